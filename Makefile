@@ -1,0 +1,34 @@
+# Fleetline developer entry points. Every target sets up what it needs itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint demo bench proto clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# pytest exits 5 when it collected nothing: that is a failure here, as any non-zero code is.
+test: $(STAMP) lint
+	$(VENV)/bin/pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/fleetline sim --clusters us-east-1,us-west-2,eu-west-1 --port 0 --kubeconfig-dir .demo/kubeconfigs
+
+bench: $(STAMP)
+	$(PY) bench/kubesim.py
+
+proto:
+	@echo "make proto: no wire protocol yet (it arrives with the hub-agent wire issue)"
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache
