@@ -22,7 +22,7 @@ test: $(STAMP) lint
 	$(VENV)/bin/pytest -q
 
 demo: $(STAMP)
-	$(VENV)/bin/fleetline sim --clusters us-east-1,us-west-2,eu-west-1 --port 0 --kubeconfig-dir .demo/kubeconfigs
+	$(VENV)/bin/fleetline sim --clusters us-east-1,us-west-2,eu-west-1 --port 0 --gpus-per-node 4 --kubeconfig-dir .demo/kubeconfigs
 
 bench: $(STAMP)
 	$(PY) bench/kubesim.py

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import json
 import multiprocessing
 import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -50,9 +52,12 @@ class ServerProcess:
         line = self.proc.stdout.readline()
         if "ready at" not in line:
             raise RuntimeError(f"kubesim did not start: {line!r}")
-        config = yaml.safe_load((workdir / "bench.kubeconfig").read_text())
+        self.kubeconfig = workdir / "bench.kubeconfig"
+        config = yaml.safe_load(self.kubeconfig.read_text())
         self.url = config["clusters"][0]["cluster"]["server"]
         self.token = config["users"][0]["user"]["token"]
+        ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+        self.ssl = ssl.create_default_context(cadata=ca)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -60,12 +65,19 @@ class ServerProcess:
 
 
 # -- writes through the official client ----------------------------------------------------------------------
-def _client_worker(url: str, token: str, worker: int, count: int, results: multiprocessing.Queue) -> None:
+def _client_worker(kubeconfig: str, worker: int, count: int, results: multiprocessing.Queue) -> None:
+    try:
+        _run_client_worker(kubeconfig, worker, count, results)
+    except Exception as exc:  # report instead of leaving the parent waiting on the queue
+        results.put({"error": repr(exc)[:500]})
+
+
+def _run_client_worker(kubeconfig: str, worker: int, count: int, results: multiprocessing.Queue) -> None:
     from kubernetes import client as k8s
+    from kubernetes import config as kube_config
 
     config = k8s.Configuration()
-    config.host = url
-    config.api_key = {"authorization": f"Bearer {token}"}
+    kube_config.load_kube_config(config_file=kubeconfig, client_configuration=config)
     api = k8s.ApiClient(config)
     core = k8s.CoreV1Api(api)
     names = [f"w{worker}-{i}" for i in range(count)]
@@ -89,7 +101,7 @@ def _client_worker(url: str, token: str, worker: int, count: int, results: multi
         core.patch_namespaced_config_map(
             name, "default", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
                               "data": {"model": "v3"}},
-            field_manager="fleetline", _content_type="application/apply-patch+yaml")
+            field_manager="fleetline", force=True, _content_type="application/apply-patch+yaml")
     timings["server-side apply"] = time.perf_counter() - start
     results.put(timings)
     api.close()
@@ -102,11 +114,14 @@ def bench_writes(quick: bool) -> dict:
         server = ServerProcess(Path(tmp))
         try:
             queue: multiprocessing.Queue = multiprocessing.Queue()
-            procs = [multiprocessing.Process(target=_client_worker, args=(server.url, server.token, w, per_worker,
+            procs = [multiprocessing.Process(target=_client_worker, args=(str(server.kubeconfig), w, per_worker,
                                                                           queue)) for w in range(workers)]
             for p in procs:
                 p.start()
             timings = [queue.get(timeout=600) for _ in procs]
+            errors = [t["error"] for t in timings if "error" in t]
+            if errors:
+                raise RuntimeError(f"a client worker failed: {errors[0]}")
             for p in procs:
                 p.join()
         finally:
@@ -117,7 +132,7 @@ def bench_writes(quick: bool) -> dict:
 
 
 # -- watch latency -------------------------------------------------------------------------------------------
-async def _watch_latency(url: str, token: str, watchers: int, writes: int) -> list[float]:
+async def _watch_latency(url: str, token: str, context: ssl.SSLContext, watchers: int, writes: int) -> list[float]:
     """Each of `watchers` watch streams must see each of `writes` creations; latency = seen - sent."""
     headers = {"Authorization": f"Bearer {token}"}
     path = f"{url}/api/v1/namespaces/default/configmaps"
@@ -138,7 +153,7 @@ async def _watch_latency(url: str, token: str, watchers: int, writes: int) -> li
                     if seen == writes:
                         return
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=context)) as session:
         tasks = [asyncio.create_task(watcher(session)) for _ in range(watchers)]
         for _ in range(watchers):
             await asyncio.wait_for(connected.acquire(), 30)
@@ -157,7 +172,7 @@ def bench_watch(quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp))
         try:
-            latencies = asyncio.run(_watch_latency(server.url, server.token, 100, 20 if quick else 100))
+            latencies = asyncio.run(_watch_latency(server.url, server.token, server.ssl, 100, 20 if quick else 100))
         finally:
             server.stop()
     latencies.sort()
@@ -206,7 +221,8 @@ async def _idle_clusters(count: int) -> dict:
     async with SimFleet([f"c{i}" for i in range(count)], options) as fleet:
         gc.collect()
         after = rss_bytes()
-        async with aiohttp.ClientSession() as session:
+        context = ssl.create_default_context(cadata=fleet.clusters[0].ca_pem.decode())
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
             for cluster in fleet.clusters[:: max(1, count // 50)]:
                 async with session.get(cluster.url + "/version") as resp:
                     assert resp.status == 200

@@ -9,7 +9,6 @@ layer (`server.py`) and the controllers both call it; every failure is an `ApiEr
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 import secrets
@@ -17,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from fleetline.jsoncopy import clone
 from fleetline.patch import (
     PatchError,
     PatchTestFailed,
@@ -140,7 +140,7 @@ class ClusterAPI:
 
     # -- create ----------------------------------------------------------------------------------------------------
     def create(self, rt: ResourceType, namespace: str, body: dict, opts: WriteOptions) -> dict:
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         self._check_body_identity(rt, obj, namespace)
         meta = _meta(obj)
         if not meta.get("name") and meta.get("generateName"):
@@ -173,7 +173,7 @@ class ClusterAPI:
     def update(self, rt: ResourceType, namespace: str, name: str, body: dict, opts: WriteOptions,
                subresource: str | None = None) -> dict:
         old = self.get(rt, namespace, name)
-        new = copy.deepcopy(body)
+        new = clone(body)
         self._check_body_identity(rt, new, namespace, name)
         self._check_precondition(rt, old, new)
         if subresource == "scale":
@@ -231,7 +231,7 @@ class ClusterAPI:
                                      f"expected API version ({rt.api_version})" if body.get("apiVersion") !=
                                      rt.api_version else f"the kind in the data ({body.get('kind')}) does not "
                                      f"match the expected kind ({rt.kind})")
-        self._check_body_identity(rt, copy.deepcopy(body), namespace, name, patching=True)
+        self._check_body_identity(rt, clone(body), namespace, name, patching=True)
         if subresource == "scale":
             if old is None:
                 raise errors.not_found(rt, name)
@@ -252,7 +252,7 @@ class ClusterAPI:
                                   WriteOptions(opts.manager, opts.dry_run, opts.field_validation, opts.warnings))
             return created, True
         if subresource == "scale":
-            return self._write_scale(rt, old, new, opts, fields_from=new), False
+            return self._write_scale(rt, old, new, opts), False
         return self._update_from(rt, old, new, opts, subresource, explicit_fields=True), False
 
     def _update_from(self, rt: ResourceType, old: dict, new: dict, opts: WriteOptions, subresource: str | None,
@@ -317,26 +317,16 @@ class ClusterAPI:
     def get_scale(self, rt: ResourceType, namespace: str, name: str) -> dict:
         return self._scale_of(rt, self.get(rt, namespace, name))
 
-    def _write_scale(self, rt: ResourceType, old: dict, scale: dict, opts: WriteOptions,
-                     fields_from: dict | None = None) -> dict:
+    def _write_scale(self, rt: ResourceType, old: dict, scale: dict, opts: WriteOptions) -> dict:
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.invalid(rt, old["metadata"]["name"], [errors.Cause(
                 "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than or equal to 0",
                 "spec.replicas")])
-        new = copy.deepcopy(old)
+        new = clone(old)
         _set_path(new, self._scale_paths(rt)[0], replicas)
-        written = self._update_from(rt, old, new, opts, None, explicit_fields=False) if fields_from is None else \
-            self._update_scale_applied(rt, old, new, fields_from, opts)
-        return self._scale_of(rt, written)
-
-    def _update_scale_applied(self, rt: ResourceType, old: dict, new: dict, applied_scale: dict,
-                              opts: WriteOptions) -> dict:
-        """A server-side apply to /scale: the parent records the Apply manager with subresource scale."""
-        _meta(new)["managedFields"] = track_update(old, new, manager=opts.manager, api_version=rt.api_version,
-                                                   node=schema_for(rt.group, rt.kind), subresource="scale",
-                                                   now=self.clock.timestamp())
-        return self._update_from(rt, old, new, opts, None, explicit_fields=True)
+        # The parent records the writer with subresource "scale" (an apply to /scale is recorded as an Update).
+        return self._scale_of(rt, self._update_from(rt, old, new, opts, "scale", explicit_fields=False))
 
     # -- delete ------------------------------------------------------------------------------------------------------
     def delete(self, rt: ResourceType, namespace: str, name: str, *, propagation: str | None = None,
@@ -360,7 +350,7 @@ class ClusterAPI:
         elif propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
         if rt.kind == "Namespace" or finalizers:
-            new = copy.deepcopy(old)
+            new = clone(old)
             nmeta = new["metadata"]
             nmeta["deletionTimestamp"] = self.clock.timestamp()
             nmeta["deletionGracePeriodSeconds"] = 0
@@ -382,7 +372,7 @@ class ClusterAPI:
 
     def _remove(self, rt: ResourceType, obj: dict) -> dict:
         revision = self.store.next_revision()
-        final = copy.deepcopy(obj)
+        final = clone(obj)
         final["metadata"]["resourceVersion"] = str(revision)
         self.store.remove(self._key(rt), final, revision)
         if rt.kind == "CustomResourceDefinition":
@@ -393,7 +383,7 @@ class ClusterAPI:
         """PUT /api/v1/namespaces/NAME/finalize: set spec.finalizers; an emptied terminating namespace goes."""
         rt = self.type("", "Namespace")
         old = self.get(rt, "", name)
-        new = copy.deepcopy(old)
+        new = clone(old)
         finalizers = list(((body.get("spec") or {}).get("finalizers")) or [])
         new.setdefault("spec", {})["finalizers"] = finalizers
         if old["metadata"].get("deletionTimestamp") and not finalizers:

@@ -10,11 +10,11 @@ before and after calling in. Inputs are never mutated.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetline.jsoncopy import clone
 from fleetline.schema import ListOf, Node, Struct
 from kubesim.fieldset import (
     UNTRACKED,
@@ -93,7 +93,7 @@ class _Entry:
 
     def to_dict(self) -> dict:
         if self.stored is not None and self.state() == self.stored_state:
-            return copy.deepcopy(self.stored)
+            return clone(self.stored)
         out: dict[str, Any] = {"manager": self.manager, "operation": self.operation,
                                "apiVersion": self.api_version}
         if self.time is not None:
@@ -144,7 +144,7 @@ def _write_entries(entries: list[_Entry]) -> list[dict]:
 
 def _content(obj: dict | None) -> dict:
     """A copy of the object without metadata.managedFields (what the ownership rules compare)."""
-    out = copy.deepcopy(obj) if obj else {}
+    out = clone(obj) if obj else {}
     meta = out.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
@@ -291,7 +291,7 @@ class _Pruner:
 
 
 def _without_server_metadata(applied: dict) -> dict:
-    out = copy.deepcopy(applied)
+    out = clone(applied)
     meta = out.get("metadata")
     if isinstance(meta, dict):
         for name in _SERVER_METADATA:

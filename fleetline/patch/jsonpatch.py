@@ -9,11 +9,11 @@ naming the operation index, its path and the reason.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from fleetline.jsoncopy import clone
 from fleetline.patch.merge import PatchError, json_equal
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")
@@ -64,7 +64,7 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
 def apply_json_patch(doc: Any, operations: list) -> Any:
     """Apply RFC 6902 `operations` to `doc`; returns a new document and never mutates the inputs."""
     ops = _validate(operations)
-    result = copy.deepcopy(doc)
+    result = clone(doc)
     for op in ops:
         result = _APPLY[op.op](result, op)
     return result
@@ -171,7 +171,7 @@ def _remove(doc: Any, op: _Op, tokens: tuple[str, ...]) -> tuple[Any, Any]:
 
 
 def _op_add(doc: Any, op: _Op) -> Any:
-    return _add(doc, op, op.tokens, copy.deepcopy(op.value))
+    return _add(doc, op, op.tokens, clone(op.value))
 
 
 def _op_remove(doc: Any, op: _Op) -> Any:
@@ -179,7 +179,7 @@ def _op_remove(doc: Any, op: _Op) -> Any:
 
 
 def _op_replace(doc: Any, op: _Op) -> Any:
-    value = copy.deepcopy(op.value)
+    value = clone(op.value)
     if not op.tokens:
         return value
     parent = _resolve(doc, op, op.tokens[:-1])
@@ -206,7 +206,7 @@ def _op_move(doc: Any, op: _Op) -> Any:
 
 
 def _op_copy(doc: Any, op: _Op) -> Any:
-    value = copy.deepcopy(_resolve(doc, op, op.from_tokens))
+    value = clone(_resolve(doc, op, op.from_tokens))
     return _add(doc, op, op.tokens, value)
 
 

@@ -9,8 +9,9 @@ here knows about Kubernetes kinds.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from fleetline.jsoncopy import clone
 
 
 class PatchError(ValueError):
@@ -39,8 +40,8 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
     patch merges into the target (a non-object target counts as `{}`), where `null` deletes a member.
     """
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     _merge_into(result, patch)
     return result
 
@@ -57,7 +58,7 @@ def _merge_into(result: dict, patch: dict) -> None:
                 result[key] = current
             _merge_into(current, value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = clone(value)
 
 
 def create_merge_patch(original: Any, modified: Any) -> dict:
@@ -79,7 +80,7 @@ def create_merge_patch(original: Any, modified: Any) -> dict:
             patch[key] = None
     for key, new in modified.items():
         if key not in original:
-            patch[key] = copy.deepcopy(new)
+            patch[key] = clone(new)
             continue
         old = original[key]
         if isinstance(old, dict) and isinstance(new, dict):
@@ -87,5 +88,5 @@ def create_merge_patch(original: Any, modified: Any) -> dict:
             if sub:
                 patch[key] = sub
         elif not json_equal(old, new):
-            patch[key] = copy.deepcopy(new)
+            patch[key] = clone(new)
     return patch

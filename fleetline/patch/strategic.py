@@ -22,11 +22,11 @@ Inputs are never mutated; the result shares no structure with them.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
+from fleetline.jsoncopy import clone
 from fleetline.patch.merge import PatchError, json_equal
 from fleetline.schema import ListOf, Node, Struct, child, item
 
@@ -54,7 +54,7 @@ def apply_strategic_merge_patch(original: dict, patch: dict, node: Node) -> dict
         raise PatchError(f"a strategic merge patch applies to an object, got {_kind(original)}")
     if not isinstance(patch, dict):
         raise PatchError(f"a strategic merge patch must be an object, got {_kind(patch)}")
-    result = _merge_map(copy.deepcopy(original), patch, node, "")
+    result = _merge_map(clone(original), patch, node, "")
     return {} if result is _DELETED else result
 
 
@@ -322,9 +322,9 @@ def _diff_list(key: str, old: list, new: list, node: Node) -> dict:
     if node.smp_merge_primitives and not node.smp_key:
         old_ids = {_ident(v) for v in old}
         new_ids = {_ident(v) for v in new}
-        entries: dict = {SET_ORDER + key: copy.deepcopy(new)}
-        added = [copy.deepcopy(v) for v in new if _ident(v) not in old_ids]
-        removed = [copy.deepcopy(v) for v in old if _ident(v) not in new_ids]
+        entries: dict = {SET_ORDER + key: clone(new)}
+        added = [clone(v) for v in new if _ident(v) not in old_ids]
+        removed = [clone(v) for v in old if _ident(v) not in new_ids]
         if added:
             entries[key] = added
         if removed:
@@ -342,11 +342,11 @@ def _diff_list(key: str, old: list, new: list, node: Node) -> dict:
             continue
         changes = _diff_map(before, element, item_node)
         if changes:
-            items.append({merge_key: copy.deepcopy(element[merge_key]), **changes})
+            items.append({merge_key: clone(element[merge_key]), **changes})
     for element in old:
         if _ident(element[merge_key]) not in new_ids:
-            items.append({merge_key: copy.deepcopy(element[merge_key]), PATCH: "delete"})
-    entries = {SET_ORDER + key: [{merge_key: copy.deepcopy(x[merge_key])} for x in new]}
+            items.append({merge_key: clone(element[merge_key]), PATCH: "delete"})
+    entries = {SET_ORDER + key: [{merge_key: clone(x[merge_key])} for x in new]}
     if items:
         entries[key] = items
     return entries

@@ -15,10 +15,10 @@ Not modelled: the rate policies of `behavior` (pods/percent per period) and tole
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Iterable
 
+from fleetline.jsoncopy import clone
 from kubesim.api import MERGE, ClusterAPI, WriteOptions
 from kubesim.controllers.base import Controller, Key
 from kubesim.controllers.events import record_event
@@ -82,7 +82,7 @@ class HorizontalPodAutoscalerController(Controller):
             return None
         spec = hpa.get("spec") or {}
         old_status = hpa.get("status") or {}
-        conditions = copy.deepcopy(old_status.get("conditions") or [])
+        conditions = clone(old_status.get("conditions") or [])
         now = self.api.clock.timestamp()
 
         def condition(kind: str, state: str, reason: str, message: str) -> None:

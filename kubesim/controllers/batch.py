@@ -7,18 +7,21 @@ one succeeds and the rest finish), replaces failed pods after kube's back-off (1
 `activeDeadlineSeconds`. Finished Jobs are deleted `ttlSecondsAfterFinished` later.
 
 CronJobs run on a simulated clock: it starts at the wall-clock time the controller starts and runs `speed`
-times faster, so at `--speed 120` a `* * * * *` schedule fires every half second. Job names, the
-`batch.kubernetes.io/cronjob-scheduled-timestamp` annotation and `status.lastScheduleTime` are in that
-simulated time (equal to wall-clock time at speed 1); `lastSuccessfulTime` is the Job's completionTime.
+times faster, so at `--speed 120` a `* * * * *` schedule fires every half second. The schedule slot names
+the Job (`<cronjob>-<slot in minutes since the epoch>`) and fills its
+`batch.kubernetes.io/cronjob-scheduled-timestamp` annotation, both in simulated time, so they match the
+cron expression. Status timestamps stay on the wall clock, like every other timestamp kubesim writes (so
+`kubectl get cronjobs` shows sensible ages): `lastScheduleTime` is the wall-clock moment the slot came up,
+`lastSuccessfulTime` the Job's completionTime. At speed 1 both clocks agree.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from fleetline.jsoncopy import clone
 from kubesim import errors
 from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import parse_time, rfc3339
@@ -104,7 +107,7 @@ class JobAdmission:
             return
         template_meta["labels"] = {**(template_meta.get("labels") or {}), **_selector_labels(uid, name)}
         if spec.get("selector") is None and old is not None:
-            spec["selector"] = copy.deepcopy((old.get("spec") or {}).get("selector"))
+            spec["selector"] = clone((old.get("spec") or {}).get("selector"))
         if spec.get("selector") is None:
             spec["selector"] = {"matchLabels": {CONTROLLER_UID: uid}}
         elif not isinstance(spec["selector"], dict) or \
@@ -148,17 +151,27 @@ class JobController(Controller):
         self.clock = Stopwatch(api)
         self._failures: dict[str, int] = {}  # job uid -> failures seen when its back-off last started
 
+    def initial_keys(self) -> Iterable[Key]:
+        return [key_of(obj, JOBS) for obj in self.api.store.list(JOBS)]  # not the other watched kinds
+
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == JOBS:
+            if event.type == "DELETED":
+                self._forget(event.object["metadata"]["uid"])
             return [key_of(event)]
         return _owner_key(event, "Job", JOBS)
+
+    def _forget(self, uid: str) -> None:
+        self.clock.forget(uid)
+        self.clock.forget(uid + "/backoff")
+        self._failures.pop(uid, None)
 
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
         job = self.api.store.get(JOBS, namespace, name)
         if job is None or job["metadata"].get("deletionTimestamp"):
             return None
-        spec, status = job.get("spec") or {}, copy.deepcopy(job.get("status") or {})
+        spec, status = job.get("spec") or {}, clone(job.get("status") or {})
         pods = _owned(self.api, job, PODS)
         finished = job_finished(job)
         if finished:
@@ -279,7 +292,7 @@ class JobController(Controller):
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"generateName": prefix, "labels": labels, "annotations": annotations,
                             "ownerReferences": [owner_reference(job)]},
-               "spec": copy.deepcopy(template.get("spec") or {})}
+               "spec": clone(template.get("spec") or {})}
         if not annotations:
             del pod["metadata"]["annotations"]
         created = self.api.create(self.api.type("", "Pod"), meta["namespace"], pod, self.write_options())
@@ -331,9 +344,6 @@ class JobController(Controller):
         meta = job["metadata"]
         self.api.delete(self.api.type("batch", "Job"), meta["namespace"], meta["name"],
                         propagation="Foreground")
-        self.clock.forget(meta["uid"])
-        self.clock.forget(meta["uid"] + "/backoff")
-        self._failures.pop(meta["uid"], None)
         return None
 
 
@@ -386,7 +396,8 @@ class CronJobController(Controller):
         super().__init__(api)
         self._origin = time.monotonic()
         self._origin_wall = api.clock.now()
-        self._first_seen: dict[str, datetime] = {}
+        self._first_seen: dict[str, datetime] = {}  # uid -> simulated time the CronJob was first seen
+        self._last: dict[str, datetime] = {}  # uid -> the simulated slot of its last run
 
     def sim_now(self) -> datetime:
         return self._origin_wall + timedelta(seconds=(time.monotonic() - self._origin) * self.api.clock.speed)
@@ -396,8 +407,19 @@ class CronJobController(Controller):
             return wall
         return self._origin_wall + (wall - self._origin_wall) * self.api.clock.speed
 
+    def _to_wall(self, sim: datetime) -> datetime:
+        if sim <= self._origin_wall:
+            return sim
+        return self._origin_wall + (sim - self._origin_wall) / self.api.clock.speed
+
+    def initial_keys(self) -> Iterable[Key]:
+        return [key_of(obj, CRONJOBS) for obj in self.api.store.list(CRONJOBS)]  # not the other watched kinds
+
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == CRONJOBS:
+            if event.type == "DELETED":
+                self._first_seen.pop(event.object["metadata"]["uid"], None)
+                self._last.pop(event.object["metadata"]["uid"], None)
             return [key_of(event)]
         return _owner_key(event, "CronJob", CRONJOBS)
 
@@ -413,7 +435,7 @@ class CronJobController(Controller):
             fresh = created is None or (self.api.clock.now() - created).total_seconds() < 2
             self._first_seen[meta["uid"]] = self.sim_now() if fresh else self._to_sim(created)
         first_seen = self._first_seen[meta["uid"]]
-        status = copy.deepcopy(cronjob.get("status") or {})
+        status = clone(cronjob.get("status") or {})
         jobs = _owned(self.api, cronjob, JOBS)
         active = self._sync_active(cronjob, status, jobs)
         self._clean_history(cronjob, jobs)
@@ -421,7 +443,8 @@ class CronJobController(Controller):
             schedule = parse_schedule(spec.get("schedule") or "")
             zone = spec.get("timeZone")
             now = self.sim_now()
-            last = parse_time(status.get("lastScheduleTime")) or first_seen
+            recorded = parse_time(status.get("lastScheduleTime"))
+            last = self._last.get(meta["uid"]) or (self._to_sim(recorded) if recorded else first_seen)
             due = schedule.next_after(last, zone)
             upcoming = schedule.next_after(now, zone)
         except ValueError as exc:
@@ -460,7 +483,8 @@ class CronJobController(Controller):
         if job is not None:
             refs = [r for r in status.get("active") or [] if r.get("uid") != job["metadata"]["uid"]]
             status["active"] = [*refs, _job_ref(job)]
-        status["lastScheduleTime"] = rfc3339(scheduled)
+        self._last[cronjob["metadata"]["uid"]] = scheduled
+        status["lastScheduleTime"] = rfc3339(self._to_wall(scheduled))
 
     def _create_job(self, cronjob: dict, spec: dict, scheduled: datetime) -> dict | None:
         meta = cronjob["metadata"]
@@ -472,7 +496,7 @@ class CronJobController(Controller):
         body = {"apiVersion": "batch/v1", "kind": "Job",
                 "metadata": {"name": name, "labels": dict(template_meta.get("labels") or {}),
                              "annotations": annotations, "ownerReferences": [owner_reference(cronjob)]},
-                "spec": copy.deepcopy(template.get("spec") or {})}
+                "spec": clone(template.get("spec") or {})}
         rt = self.api.type("batch", "Job")
         try:
             job = self.api.create(rt, meta["namespace"], body, self.write_options())

@@ -10,17 +10,31 @@ the middle of a rollout spreads the change proportionally over its ReplicaSets (
 `max-replicas` annotations record the size each ReplicaSet was last scaled for). Paused Deployments scale
 but do not roll out; old ReplicaSets beyond `revisionHistoryLimit` are deleted once they are empty.
 
-Status goes through the status subresource: counts from the ReplicaSets, the `Available` condition, and the
-`Progressing` condition whose `lastUpdateTime` moves on every sign of progress; when none is seen for
-`progressDeadlineSeconds` of simulated time the rollout is marked `ProgressDeadlineExceeded`.
+Status and conditions (`Available`, `Progressing` with its progress deadline) are computed and written by
+`deployment_status.StatusSync`, which the per-pass `_Sync` here extends with the rollout itself.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from fleetline.jsoncopy import clone
+from kubesim.api import ClusterAPI
 from kubesim.controllers.base import Key, controller_ref, owner_reference
+from kubesim.controllers.deployment_status import (
+    FAILED_RS_CREATE,
+    FOUND_NEW_RS,
+    NEW_RS_CREATED,
+    Marks,
+    StatusSync,
+    is_rolling,
+    max_surge,
+    max_unavailable,
+    replicas_of,
+    spec_total,
+    status_count,
+    status_total,
+)
 from kubesim.controllers.workloads import (
     DEPLOYMENTS,
     POD_TEMPLATE_HASH,
@@ -28,13 +42,11 @@ from kubesim.controllers.workloads import (
     REPLICASETS,
     TERMINAL_PHASES,
     WorkloadController,
+    comparable_template,
     creation_key,
-    get_condition,
-    remove_condition,
     scaled_value,
-    set_condition,
+    status_condition,
     template_hash,
-    without_label,
 )
 from kubesim.errors import ApiError
 from kubesim.resources import ResourceType
@@ -48,25 +60,6 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _NOT_COPIED = {LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS,
                "deprecated.deployment.rollback.to"}
 MAX_REVISION_HISTORY_CHARS = 2000
-NO_DEADLINE = 2**31 - 1  # progressDeadlineSeconds of MaxInt32 means "never"
-
-# Condition reasons (kube's deployment util)
-NEW_RS_CREATED = "NewReplicaSetCreated"
-FOUND_NEW_RS = "FoundNewReplicaSet"
-RS_UPDATED = "ReplicaSetUpdated"
-NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
-TIMED_OUT = "ProgressDeadlineExceeded"
-PAUSED = "DeploymentPaused"
-RESUMED = "DeploymentResumed"
-FAILED_RS_CREATE = "ReplicaSetCreateError"
-
-
-def replicas_of(obj: dict) -> int:
-    return int((obj.get("spec") or {}).get("replicas", 1) or 0)
-
-
-def status_count(obj: dict | None, field: str) -> int:
-    return int(((obj or {}).get("status") or {}).get(field) or 0)
 
 
 def revision_of(rs: dict) -> int:
@@ -83,47 +76,8 @@ def _annotation_int(rs: dict, name: str) -> int | None:
         return None
 
 
-def is_rolling(d: dict) -> bool:
-    return ((d.get("spec") or {}).get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
-
-
-def fenceposts(d: dict) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) resolved against spec.replicas (both zero would stall: unavailable is 1)."""
-    replicas = replicas_of(d)
-    rolling = ((d.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
-    surge = scaled_value(rolling.get("maxSurge"), replicas, round_up=True, default="25%")
-    unavailable = scaled_value(rolling.get("maxUnavailable"), replicas, round_up=False, default="25%")
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return max(surge, 0), max(unavailable, 0)
-
-
-def max_surge(d: dict) -> int:
-    return fenceposts(d)[0] if is_rolling(d) else 0
-
-
-def max_unavailable(d: dict) -> int:
-    replicas = replicas_of(d)
-    if not is_rolling(d) or replicas == 0:
-        return 0
-    return min(fenceposts(d)[1], replicas)
-
-
-def progress_deadline(d: dict) -> int | None:
-    value = (d.get("spec") or {}).get("progressDeadlineSeconds", 600)
-    return None if value is None or value >= NO_DEADLINE else int(value)
-
-
 def active(rss: Iterable[dict]) -> list[dict]:
     return [rs for rs in rss if replicas_of(rs) > 0]
-
-
-def spec_total(rss: Iterable[dict]) -> int:
-    return sum(replicas_of(rs) for rs in rss)
-
-
-def status_total(rss: Iterable[dict], field: str) -> int:
-    return sum(status_count(rs, field) for rs in rss)
 
 
 class DeploymentController(WorkloadController):
@@ -135,7 +89,7 @@ class DeploymentController(WorkloadController):
     child_resource = REPLICASETS
     child_kind = ("apps", "ReplicaSet")
 
-    def keys_for(self, event: WatchEvent) -> Iterable[Key]:
+    def _keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource != PODS:
             return super().keys_for(event)
         # Only Recreate cares about pods: it waits for the old ones to be gone.
@@ -149,6 +103,15 @@ class DeploymentController(WorkloadController):
             return [self.owner_key(namespace, owner.get("name", ""))]
         return []
 
+    def __init__(self, api: ClusterAPI) -> None:
+        super().__init__(api)
+        self.progress_marks: Marks = {}  # see StatusSync.since_progress
+
+    def keys_for(self, event: WatchEvent) -> Iterable[Key]:
+        if event.resource == DEPLOYMENTS and event.type == "DELETED":
+            self.progress_marks.pop(event.object["metadata"].get("uid", ""), None)
+        return self._keys_for(event)
+
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
         rt = self.api.type("apps", "Deployment")
@@ -160,19 +123,13 @@ class DeploymentController(WorkloadController):
         return _Sync(self, rt, d, rss).run()
 
 
-class _Sync:
+class _Sync(StatusSync):
     """One pass of the deployment controller over one Deployment (kube's syncDeployment)."""
 
     def __init__(self, ctl: DeploymentController, rt: ResourceType, d: dict, rss: list[dict]) -> None:
-        self.ctl, self.api, self.rt, self.d = ctl, ctl.api, rt, d
+        super().__init__(ctl, rt, d, ctl.progress_marks)
         self.rs_rt = self.api.type("apps", "ReplicaSet")
         self.rss = {rs["metadata"]["name"]: rs for rs in rss}
-        self.stored_status = d.get("status") or {}
-        self.status = copy.deepcopy(self.stored_status)  # the working status (conditions change in place)
-        self.status.setdefault("conditions", [])
-        self.replicas = replicas_of(d)
-        self.deadline = progress_deadline(d)
-        self.now = self.api.clock.timestamp()
 
     # -- the top level ---------------------------------------------------------------------------------------
     def run(self) -> float | None:
@@ -238,7 +195,8 @@ class _Sync:
         return self.rss.get(rs["metadata"]["name"], rs)
 
     def template(self) -> dict:
-        return without_label((self.d.get("spec") or {}).get("template") or {}, POD_TEMPLATE_HASH)
+        """The Deployment's pod template as compared with its ReplicaSets' (see `comparable_template`)."""
+        return comparable_template((self.d.get("spec") or {}).get("template") or {}, POD_TEMPLATE_HASH)
 
     def find_new(self) -> dict | None:
         """The oldest ReplicaSet whose template equals the Deployment's (ignoring the hash label); failing
@@ -247,7 +205,7 @@ class _Sync:
         wanted = self.template()
         ordered = sorted(self.rss.values(), key=creation_key)
         for rs in ordered:
-            if without_label((rs.get("spec") or {}).get("template") or {}, POD_TEMPLATE_HASH) == wanted:
+            if comparable_template((rs.get("spec") or {}).get("template") or {}, POD_TEMPLATE_HASH) == wanted:
                 return rs
         current = template_hash(wanted, self.status.get("collisionCount"))
         for rs in ordered:
@@ -298,7 +256,7 @@ class _Sync:
         return True
 
     def sync_existing_new(self, rs: dict, revision: int) -> dict:
-        rs_copy = copy.deepcopy(rs)
+        rs_copy = clone(rs)
         changed = self._copy_annotations(rs_copy)
         changed = self._set_revision(rs_copy, revision) or changed
         min_ready = (self.d.get("spec") or {}).get("minReadySeconds") or 0
@@ -308,16 +266,17 @@ class _Sync:
         if changed:
             rs = self.update_rs(rs_copy)
         self.set_deployment_revision(rs)
-        if self.deadline is not None and get_condition(self.status, "Progressing") is None:
+        if self.deadline is not None and status_condition(self.status, "Progressing") is None:
             self.set_progressing("True", FOUND_NEW_RS, f'Found new replica set "{rs["metadata"]["name"]}"')
         return rs
 
     def create_new(self, old: list[dict], revision: int) -> dict | None:
         d, meta = self.d, self.d["metadata"]
-        template = copy.deepcopy(self.template())
-        pod_hash = template_hash(template, self.status.get("collisionCount"))
-        template.setdefault("metadata", {}).setdefault("labels", {})[POD_TEMPLATE_HASH] = pod_hash
-        selector = copy.deepcopy((d.get("spec") or {}).get("selector") or {})
+        pod_hash = template_hash(self.template(), self.status.get("collisionCount"))
+        template = clone((d.get("spec") or {}).get("template") or {})
+        template["metadata"] = {**(template.get("metadata") or {})}
+        template["metadata"]["labels"] = {**(template["metadata"].get("labels") or {}), POD_TEMPLATE_HASH: pod_hash}
+        selector = clone((d.get("spec") or {}).get("selector") or {})
         selector.setdefault("matchLabels", {})[POD_TEMPLATE_HASH] = pod_hash
         name = f"{meta['name']}-{pod_hash}"
         rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -356,7 +315,7 @@ class _Sync:
         """A ReplicaSet of that name exists: ours with our template (use it), or a hash collision."""
         existing = self.api.find(self.rs_rt, self.d["metadata"].get("namespace") or "", name)
         ref = controller_ref(existing) if existing else None
-        if existing is not None and ref and ref.get("uid") == self.d["metadata"]["uid"] and without_label(
+        if existing is not None and ref and ref.get("uid") == self.d["metadata"]["uid"] and comparable_template(
                 (existing.get("spec") or {}).get("template") or {}, POD_TEMPLATE_HASH) == self.template():
             self.rss[name] = existing
             return existing
@@ -387,7 +346,7 @@ class _Sync:
         """Scale one ReplicaSet (and refresh its replica annotations); records ScalingReplicaSet."""
         rs = self.refresh(rs)
         before = replicas_of(rs)
-        rs_copy = copy.deepcopy(rs)
+        rs_copy = clone(rs)
         annotations_changed = self._set_replica_annotations(rs_copy)
         if before == size and not annotations_changed:
             return False
@@ -404,7 +363,7 @@ class _Sync:
         annotations = self.d["metadata"].get("annotations") or {}
         if not revision or annotations.get(REVISION) == revision:
             return
-        d = copy.deepcopy(self.d)
+        d = clone(self.d)
         d["metadata"].setdefault("annotations", {})[REVISION] = revision
         self.d = self.api.update(self.rt, d["metadata"].get("namespace") or "", d["metadata"]["name"], d,
                                  self.ctl.write_options())
@@ -545,128 +504,3 @@ class _Sync:
             self.rss.pop(meta["name"], None)
 
     # -- status ----------------------------------------------------------------------------------------------
-    def complete(self, status: dict) -> bool:
-        return (int(status.get("updatedReplicas") or 0) == self.replicas
-                and int(status.get("replicas") or 0) == self.replicas
-                and int(status.get("availableReplicas") or 0) == self.replicas
-                and int(status.get("observedGeneration") or 0) >= self.d["metadata"].get("generation", 1))
-
-    def set_progressing(self, state: str, reason: str, message: str) -> bool:
-        return set_condition(self.status["conditions"], self.condition("Progressing", state, reason, message))
-
-    def condition(self, kind: str, state: str, reason: str, message: str) -> dict:
-        return {"type": kind, "status": state, "lastUpdateTime": self.now, "lastTransitionTime": self.now,
-                "reason": reason, "message": message}
-
-    def check_paused_conditions(self) -> None:
-        if self.deadline is None:
-            return
-        cond = get_condition(self.status, "Progressing")
-        if cond is not None and cond.get("reason") == TIMED_OUT:
-            return
-        paused = bool((self.d.get("spec") or {}).get("paused"))
-        shown = cond is not None and cond.get("reason") == PAUSED
-        if paused and not shown:
-            self.set_progressing("Unknown", PAUSED, "Deployment is paused")
-        elif not paused and shown:
-            self.set_progressing("Unknown", RESUMED, "Deployment is resumed")
-
-    def calculate_status(self, new: dict | None, old: list[dict]) -> dict:
-        everything = ([new] if new else []) + old
-        available = status_total(everything, "availableReplicas")
-        status = {
-            "observedGeneration": self.d["metadata"].get("generation", 1),
-            "replicas": status_total(everything, "replicas"),
-            "updatedReplicas": status_count(new, "replicas"),
-            "readyReplicas": status_total(everything, "readyReplicas"),
-            "availableReplicas": available,
-            "unavailableReplicas": max(spec_total(everything) - available, 0),
-            "collisionCount": self.status.get("collisionCount"),
-            "conditions": copy.deepcopy(self.status.get("conditions") or []),
-        }
-        if available >= self.replicas - max_unavailable(self.d):
-            cond = self.condition("Available", "True", "MinimumReplicasAvailable",
-                                  "Deployment has minimum availability.")
-        else:
-            cond = self.condition("Available", "False", "MinimumReplicasUnavailable",
-                                  "Deployment does not have minimum availability.")
-        set_condition(status["conditions"], cond)
-        return status
-
-    def progressed(self, status: dict) -> bool:
-        old = self.stored_status
-
-        def count(s: dict, field: str) -> int:
-            return int(s.get(field) or 0)
-        return (count(status, "updatedReplicas") > count(old, "updatedReplicas")
-                or count(status, "readyReplicas") > count(old, "readyReplicas")
-                or count(old, "replicas") - count(old, "updatedReplicas") >
-                count(status, "replicas") - count(status, "updatedReplicas")
-                or count(status, "availableReplicas") > count(old, "availableReplicas"))
-
-    def timed_out(self, status: dict) -> bool:
-        cond = get_condition(status, "Progressing")
-        if self.deadline is None or cond is None or cond.get("reason") == NEW_RS_AVAILABLE:
-            return False
-        if cond.get("reason") == TIMED_OUT:
-            return True
-        return self.api.clock.elapsed_since(cond.get("lastUpdateTime")) > self.deadline
-
-    def sync_rollout_status(self, new: dict | None, old: list[dict]) -> dict:
-        status = self.calculate_status(new, old)
-        conditions = status["conditions"]
-        if self.deadline is None:
-            remove_condition(conditions, "Progressing")
-        current = get_condition(self.status, "Progressing")
-        finished = (status["replicas"] == status["updatedReplicas"] and current is not None
-                    and current.get("reason") == NEW_RS_AVAILABLE)
-        rs_name = new["metadata"]["name"] if new else None
-        subject = f'ReplicaSet "{rs_name}"' if rs_name else f'Deployment "{self.d["metadata"]["name"]}"'
-        if self.deadline is not None and not finished:
-            if self.complete(status):
-                set_condition(conditions, self.condition("Progressing", "True", NEW_RS_AVAILABLE,
-                                                         f"{subject} has successfully progressed."))
-            elif self.progressed(status):
-                cond = self.condition("Progressing", "True", RS_UPDATED, f"{subject} is progressing.")
-                previous = get_condition(status, "Progressing")
-                if previous is not None and previous.get("status") == "True":
-                    cond["lastTransitionTime"] = previous.get("lastTransitionTime") or self.now
-                remove_condition(conditions, "Progressing")
-                conditions.append(cond)
-            elif self.timed_out(status):
-                set_condition(conditions, self.condition("Progressing", "False", TIMED_OUT,
-                                                         f"{subject} has timed out progressing."))
-        failure = self.replica_failure(new, old)
-        if failure is not None:
-            set_condition(conditions, failure)
-        else:
-            remove_condition(conditions, "ReplicaFailure")
-        return status
-
-    def replica_failure(self, new: dict | None, old: list[dict]) -> dict | None:
-        for rs in ([new] if new else []) + old:
-            cond = get_condition(rs, "ReplicaFailure")
-            if cond is not None and cond.get("status") == "True":
-                return {"type": "ReplicaFailure", "status": "True",
-                        "lastUpdateTime": cond.get("lastTransitionTime") or self.now,
-                        "lastTransitionTime": cond.get("lastTransitionTime") or self.now,
-                        "reason": cond.get("reason", ""), "message": cond.get("message", "")}
-        return None
-
-    def requeue_stuck(self, status: dict) -> float | None:
-        """Simulated seconds until the rollout would time out, to look again then (requeueStuckDeployment)."""
-        cond = get_condition(status, "Progressing")
-        if self.deadline is None or cond is None or self.complete(status) or cond.get("reason") in (
-                TIMED_OUT, NEW_RS_AVAILABLE) or (self.d.get("spec") or {}).get("paused"):
-            return None
-        remaining = self.deadline - self.api.clock.elapsed_since(cond.get("lastUpdateTime"))
-        return max(remaining, 0.0) + 1.0
-
-    def write_status(self, status: dict) -> None:
-        status = {k: v for k, v in status.items() if v}  # every DeploymentStatus field is omitempty
-        if status == self.stored_status:
-            return
-        meta = self.d["metadata"]
-        self.d = self.api.update(self.rt, meta.get("namespace") or "", meta["name"],
-                                 {**self.d, "status": status}, self.ctl.write_options(), subresource="status")
-        self.stored_status = status

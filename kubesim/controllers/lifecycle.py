@@ -3,9 +3,9 @@ namespace controller (a terminating namespace's content is deleted, then the nam
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from fleetline.jsoncopy import clone
 from kubesim.api import ClusterAPI
 from kubesim.controllers.base import Controller, Key, key_of, owner_uids
 from kubesim.resources import ResourceType
@@ -77,7 +77,7 @@ class GarbageCollector(Controller):
         dependents = self._dependents(uid)
         if "orphan" in meta.get("finalizers", []):
             for dep_rt, dep in dependents:
-                new = copy.deepcopy(dep)
+                new = clone(dep)
                 new["metadata"]["ownerReferences"] = [r for r in dep["metadata"].get("ownerReferences", [])
                                                       if r.get("uid") != uid]
                 self.api.update(dep_rt, dep["metadata"].get("namespace", ""), dep["metadata"]["name"], new,
@@ -94,7 +94,7 @@ class GarbageCollector(Controller):
         return self._drop_finalizer(rt, owner, "foregroundDeletion")
 
     def _drop_finalizer(self, rt: ResourceType, obj: dict, finalizer: str) -> None:
-        new = copy.deepcopy(obj)
+        new = clone(obj)
         new["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers", []) if f != finalizer]
         self.api.update(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], new, self.write_options())
         return None
@@ -150,7 +150,7 @@ class NodeStatusController(Controller):
         if any(c.get("type") == "Ready" for c in status.get("conditions") or []) and status.get("nodeInfo"):
             return None
         self._next_ip += 1
-        new = copy.deepcopy(node)
+        new = clone(node)
         new["status"] = healthy_node_status(node, self.api.clock.timestamp(), f"172.18.1.{self._next_ip % 250 + 2}")
         self.api.update(self.api.type("", "Node"), "", node["metadata"]["name"], new, self.write_options(),
                         subresource="status")
@@ -159,7 +159,7 @@ class NodeStatusController(Controller):
 
 def healthy_node_status(node: dict, now: str, internal_ip: str) -> dict:
     """The status a registered, healthy kubelet reports: Ready, no pressure, nodeInfo, addresses."""
-    st = copy.deepcopy(node.get("status") or {})
+    st = clone(node.get("status") or {})
     meta = node["metadata"]
     st.setdefault("capacity", {"cpu": "4", "memory": "16Gi", "pods": "110"})
     st.setdefault("allocatable", dict(st["capacity"]))

@@ -14,11 +14,11 @@ under `notReadyAddresses`); a PVC is bound to a volume `pvc-<uid>` of the reques
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import random
 from collections.abc import Iterable
 
+from fleetline.jsoncopy import clone
 from kubesim import errors
 from kubesim.api import ClusterAPI
 from kubesim.controllers.base import Controller, Key, key_of
@@ -208,7 +208,7 @@ class LoadBalancerController(Controller):
         svc = self.api.store.get(SERVICES, namespace, name)
         if svc is None or svc["metadata"].get("deletionTimestamp"):
             return None
-        spec, status = svc.get("spec") or {}, copy.deepcopy(svc.get("status") or {})
+        spec, status = svc.get("spec") or {}, clone(svc.get("status") or {})
         ingress = (status.get("loadBalancer") or {}).get("ingress")
         if spec.get("type") != "LoadBalancer":
             if ingress:
@@ -272,6 +272,9 @@ class EndpointsController(Controller):
 
     name = "endpoint-controller"
     watches = (SERVICES, PODS)
+
+    def initial_keys(self) -> Iterable[Key]:
+        return [key_of(obj, SERVICES) for obj in self.api.store.list(SERVICES)]  # not the other watched kinds
 
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == SERVICES:

@@ -23,7 +23,6 @@ memory, as a kubelet does; a restarted controller manager replays scripts from t
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import time
@@ -31,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from fleetline.jsoncopy import clone
 from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import rfc3339
 from kubesim.controllers.base import Controller, Key
@@ -215,12 +215,12 @@ class Scheduler(Controller):
     def _bind(self, pod: dict, node: str) -> None:
         rt = self.api.type("", "Pod")
         meta = pod["metadata"]
-        new = copy.deepcopy(pod)
+        new = clone(pod)
         new["spec"]["nodeName"] = node
         bound = self.api.update(rt, meta["namespace"], meta["name"], new, self.write_options())
         record_event(self.api, bound, "Normal", "Scheduled",
                      f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}", self.name)
-        status = copy.deepcopy(bound.get("status") or {})
+        status = clone(bound.get("status") or {})
         scheduled = {"type": "PodScheduled", "status": "True"}
         now = self.api.clock.timestamp()
         status["conditions"] = set_condition(status.get("conditions") or [], scheduled, now)
@@ -228,7 +228,7 @@ class Scheduler(Controller):
                         self.write_options(), subresource="status")
 
     def _mark_unschedulable(self, pod: dict, message: str) -> None:
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         old = condition(status.get("conditions"), "PodScheduled")
         if old and old.get("status") == "False" and old.get("reason") == "Unschedulable" and \
                 old.get("message") == message:
@@ -420,7 +420,9 @@ class Kubelet(Controller):
 
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == NODES:
-            if event.type != "ADDED":
+            addresses = ((event.object.get("status") or {}).get("addresses"),
+                         ((event.old or {}).get("status") or {}).get("addresses"))
+            if event.type == "DELETED" or (event.type == "MODIFIED" and addresses[0] == addresses[1]):
                 return []
             node = event.object["metadata"]["name"]
             return [(PODS, p["metadata"]["namespace"], p["metadata"]["name"])
@@ -445,7 +447,7 @@ class Kubelet(Controller):
             if address.get("type") == "InternalIP" and address.get("address"):
                 return address["address"]
         if node_name not in self._node_ips:
-            self._node_ips[node_name] = f"172.18.{len(self._node_ips) // 250}.{len(self._node_ips) % 250 + 2}"
+            self._node_ips[node_name] = f"172.18.254.{len(self._node_ips) % 250 + 2}"  # none reported yet
         return self._node_ips[node_name]
 
     def _allocate_pod_ip(self, node_name: str) -> str:
@@ -526,12 +528,14 @@ class Kubelet(Controller):
             upcoming = []
         if t < SANDBOX_SECONDS:
             upcoming.append(SANDBOX_SECONDS)
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         status["phase"] = phase
         status["conditions"] = self._conditions(status, inits, plans, segments, t, phase)
-        status["hostIP"], status["hostIPs"] = run.host_ip, [{"ip": run.host_ip}]
+        host_ip = self._host_ip(pod["spec"]["nodeName"])  # the node may report its address after admission
+        pod_ip = host_ip if run.pod_ip == run.host_ip else run.pod_ip
+        status["hostIP"], status["hostIPs"] = host_ip, [{"ip": host_ip}]
         if t >= SANDBOX_SECONDS:
-            status["podIP"], status["podIPs"] = run.pod_ip, [{"ip": run.pod_ip}]
+            status["podIP"], status["podIPs"] = pod_ip, [{"ip": pod_ip}]
         status["startTime"] = status.get("startTime") or rfc3339(run.began_wall)
         if inits:
             status["initContainerStatuses"] = statuses[True]
@@ -607,7 +611,7 @@ class Kubelet(Controller):
 
     def _terminated_status(self, pod: dict) -> dict:
         """A pod being deleted (held by finalizers): its containers have stopped and it is not Ready."""
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         now = self.api.clock.timestamp()
         for container in status.get("containerStatuses") or ():
             running = (container.get("state") or {}).get("running")

@@ -16,10 +16,10 @@ partition at its current revision while the cluster runs. `maxUnavailable` (alph
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 
+from fleetline.jsoncopy import clone
 from kubesim.api import ClusterAPI
 from kubesim.controllers.base import Key
 from kubesim.controllers.workloads import (
@@ -194,7 +194,6 @@ class StatefulSetController(WorkloadController):
         meta, spec = sts["metadata"], sts.get("spec") or {}
         namespace = meta.get("namespace") or ""
         pvc_rt = self.api.type("", "PersistentVolumeClaim")
-        retention = spec.get("persistentVolumeClaimRetentionPolicy") or {}
         selector_labels = (spec.get("selector") or {}).get("matchLabels") or {}
         for claim in spec.get("volumeClaimTemplates") or []:
             claim_meta = claim.get("metadata") or {}
@@ -203,17 +202,17 @@ class StatefulSetController(WorkloadController):
             if existing is not None:
                 if existing["metadata"].get("deletionTimestamp"):
                     return False
+                self._set_claim_owners(sts, existing, None)
                 continue
             body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                     "metadata": {"name": claim_name, "labels": {**(claim_meta.get("labels") or {}),
                                                                 **selector_labels}},
-                    "spec": copy.deepcopy(claim.get("spec") or {})}
+                    "spec": clone(claim.get("spec") or {})}
             if claim_meta.get("annotations"):
                 body["metadata"]["annotations"] = dict(claim_meta["annotations"])
-            if retention.get("whenDeleted") == "Delete":
-                body["metadata"]["ownerReferences"] = [{
-                    "apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta["name"], "uid": meta["uid"],
-                    "blockOwnerDeletion": True}]
+            refs = self._claim_owners(sts, [], None)
+            if refs:
+                body["metadata"]["ownerReferences"] = refs
             try:
                 self.api.create(pvc_rt, namespace, body, self.write_options())
             except ApiError as exc:
@@ -226,27 +225,40 @@ class StatefulSetController(WorkloadController):
                        f"create Claim {claim_name} Pod {pod_name} in StatefulSet {meta['name']} success")
         return True
 
-    def _release_claims_on_scale_down(self, sts: dict, ordinal: int, pod: dict) -> None:
-        """whenScaled: Delete: the claims of a removed pod are owned by that pod, so they go with it."""
-        spec, meta = sts.get("spec") or {}, sts["metadata"]
-        if (spec.get("persistentVolumeClaimRetentionPolicy") or {}).get("whenScaled") != "Delete":
+    @staticmethod
+    def _claim_owners(sts: dict, refs: list[dict], condemned: dict | None) -> list[dict]:
+        """The ownerReferences a claim should carry under `persistentVolumeClaimRetentionPolicy`: the set's
+        when `whenDeleted: Delete`; for the claim of a pod being scaled away with `whenScaled: Delete`, that
+        pod's instead (so the garbage collector deletes the claim after the pod). As kube's
+        updateClaimOwnerRefForSetAndPod, with plain (non-controller) references."""
+        meta = sts["metadata"]
+        policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+        dropped = {meta["uid"]} | ({condemned["metadata"]["uid"]} if condemned is not None else set())
+        out = [r for r in refs if r.get("uid") not in dropped]
+        if condemned is not None and policy.get("whenScaled") == "Delete":
+            pod_meta = condemned["metadata"]
+            out.append({"apiVersion": "v1", "kind": "Pod", "name": pod_meta["name"], "uid": pod_meta["uid"]})
+        elif policy.get("whenDeleted") == "Delete":
+            out.append({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta["name"], "uid": meta["uid"]})
+        return out
+
+    def _set_claim_owners(self, sts: dict, claim: dict, condemned: dict | None) -> None:
+        refs = claim["metadata"].get("ownerReferences") or []
+        wanted = self._claim_owners(sts, refs, condemned)
+        if wanted == refs:
             return
-        namespace = meta.get("namespace") or ""
-        pvc_rt = self.api.type("", "PersistentVolumeClaim")
-        pod_meta = pod["metadata"]
-        for claim in spec.get("volumeClaimTemplates") or []:
+        new = clone(claim)
+        new["metadata"]["ownerReferences"] = wanted
+        self.api.update(self.api.type("", "PersistentVolumeClaim"), claim["metadata"].get("namespace") or "",
+                        claim["metadata"]["name"], new, self.write_options())
+
+    def _release_claims_on_scale_down(self, sts: dict, ordinal: int, pod: dict) -> None:
+        meta = sts["metadata"]
+        for claim in (sts.get("spec") or {}).get("volumeClaimTemplates") or []:
             claim_name = f"{(claim.get('metadata') or {}).get('name')}-{meta['name']}-{ordinal}"
-            existing = self.api.find(pvc_rt, namespace, claim_name)
-            if existing is None:
-                continue
-            refs = existing["metadata"].get("ownerReferences") or []
-            if any(r.get("uid") == pod_meta["uid"] for r in refs):
-                continue
-            new = copy.deepcopy(existing)
-            new["metadata"]["ownerReferences"] = refs + [{"apiVersion": "v1", "kind": "Pod",
-                                                          "name": pod_meta["name"], "uid": pod_meta["uid"],
-                                                          "blockOwnerDeletion": True}]
-            self.api.update(pvc_rt, namespace, claim_name, new, self.write_options())
+            existing = self.api.store.get(PVCS, meta.get("namespace") or "", claim_name)
+            if existing is not None and not existing["metadata"].get("deletionTimestamp"):
+                self._set_claim_owners(sts, existing, pod)
 
     def _delete_pod(self, sts: dict, pod: dict) -> None:
         meta = pod["metadata"]

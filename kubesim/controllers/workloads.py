@@ -1,18 +1,19 @@
 """What the workload controllers share: pod predicates, template hashes, conditions, ownership and claiming.
 
 The controllers themselves live beside this module: `replicasets.py` (ReplicaSet -> Pods), `deployments.py`
-(Deployment -> ReplicaSets), `statefulsets.py`, `daemonsets.py` and `autoscaling.py` (the HPA). Like
+and `deployment_status.py` (Deployment -> ReplicaSets), `statefulsets.py`, `daemonsets.py` and
+`autoscaling.py` (the HPA). Like
 kube-controller-manager, they all write as the field manager `kube-controller-manager` and record events
 under their own component names (`deployment-controller`, `replicaset-controller`, ...).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Callable, Iterable
 
+from fleetline.jsoncopy import clone
 from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import Clock, parse_time
 from kubesim.controllers.base import Controller, Key, controller_ref, owner_reference
@@ -53,28 +54,50 @@ def template_hash(template: dict, collision_count: int | None = None) -> str:
     The value is ours, not byte-identical to kube's (which hashes Go's struct dump); what matters is that it
     is stable: the same template (and collision count) gives the same hash, in every process.
     """
-    text = json.dumps(template, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(comparable_template(template), sort_keys=True, separators=(",", ":"))
     if collision_count:
         text += f"#{collision_count}"
     return "".join(_SAFE_ALPHABET[ord(ch) % len(_SAFE_ALPHABET)] for ch in str(_fnv32a(text.encode())))
 
 
-def without_label(template: dict, label: str) -> dict:
-    """A copy of a pod template minus one label (to compare templates ignoring the hash label)."""
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    if label not in labels:
-        return template
-    out = copy.deepcopy(template)
-    del out["metadata"]["labels"][label]
+def _pruned(value: object) -> object:
+    """`value` without nulls and empty objects or lists, at any depth."""
+    if isinstance(value, dict):
+        out = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def comparable_template(template: dict, ignore_label: str | None = None) -> dict:
+    """A pod template as kube's semantic comparison sees it: minus one label (the hash label), and without
+    the nulls and empty values a Go client writes for unset fields (`creationTimestamp: null`,
+    `resources: {}`), so that a template copied back by `kubectl rollout undo` equals the original."""
+    out = _pruned(template)
+    assert isinstance(out, dict)
+    labels = (out.get("metadata") or {}).get("labels")
+    if ignore_label and labels and ignore_label in labels:
+        out["metadata"]["labels"] = {k: v for k, v in labels.items() if k != ignore_label}
+        if not out["metadata"]["labels"]:
+            del out["metadata"]["labels"]
+        if not out["metadata"]:
+            del out["metadata"]
     return out
 
 
 # -- pods ----------------------------------------------------------------------------------------------------
-def get_condition(obj: dict, kind: str) -> dict | None:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
+def status_condition(status: dict | None, kind: str) -> dict | None:
+    """One condition of a `status` dict."""
+    for cond in (status or {}).get("conditions") or []:
         if cond.get("type") == kind:
             return cond
     return None
+
+
+def get_condition(obj: dict, kind: str) -> dict | None:
+    """One condition of an object's status."""
+    return status_condition(obj.get("status"), kind)
 
 
 def pod_ready(pod: dict) -> bool:
@@ -126,7 +149,7 @@ def pod_from_template(template: dict, owner: dict, *, labels: dict | None = None
     if meta.get("finalizers"):
         pod_meta["finalizers"] = list(meta["finalizers"])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+            "spec": clone(template.get("spec") or {})}
 
 
 def creation_key(obj: dict) -> tuple[str, str]:
@@ -273,7 +296,7 @@ class WorkloadController(Controller):
         return children
 
     def _set_owner(self, rt: ResourceType, child: dict, owner: dict | None, uid: str) -> dict:
-        new = copy.deepcopy(child)
+        new = clone(child)
         refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
         if owner is not None:
             refs.append(owner_reference(owner))

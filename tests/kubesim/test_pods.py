@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from kubesim.cluster import ClusterOptions, node_manifest
+from kubesim.cluster import ClusterOptions
 from tests.kubesim.conftest import Clients, wait_for
 
 GPU = "nvidia.com/gpu"
@@ -20,6 +20,13 @@ NO_GPU_MESSAGE = ("0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preem
 @pytest.fixture
 def sim_options() -> ClusterOptions:
     return ClusterOptions(speed=50.0, nodes=3)
+
+
+def gpu_node(name: str, gpus: int) -> dict:
+    """A Node as someone adding GPU capacity would post it (its kubelet fills in conditions and addresses)."""
+    capacity = {"cpu": "64", "memory": "256Gi", "pods": "110", GPU: str(gpus)}
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {"capacity": capacity, "allocatable": dict(capacity)}}
 
 
 def container(image: str = "nginx:1.25", name: str = "main", gpus: int = 0, ready_delay: int | None = None,
@@ -90,11 +97,18 @@ def test_gpu_pod_waits_for_a_gpu_node_then_runs(kube: Clients) -> None:
     failed = [e for e in events_for(kube, "trainer") if e.reason == "FailedScheduling"]
     assert [(e.type, e.message, e.count) for e in failed] == [("Warning", NO_GPU_MESSAGE, 1)]
 
-    kube.core_v1.create_node(node_manifest("gpu-node-1", "32", "128Gi", gpus=1))
+    kube.core_v1.create_node(gpu_node("gpu-node-1", gpus=1))
     running = running_and_ready(kube, "trainer")
     assert running.spec.node_name == "gpu-node-1"
     assert cond(running, "PodScheduled").status == "True"
     assert ipaddress.ip_address(running.status.pod_ip) in ipaddress.ip_network("10.244.0.0/16")
+
+    def node_ip() -> str | None:
+        addresses = kube.core_v1.read_node("gpu-node-1").status.addresses or []
+        return next((a.address for a in addresses if a.type == "InternalIP"), None)
+
+    wait_for(lambda: (ip := node_ip()) and read(kube, "trainer").status.host_ip == ip,
+             message="the pod's hostIP is its node's InternalIP")
     assert any(e.reason == "Scheduled" and e.message == "Successfully assigned default/trainer to gpu-node-1"
                for e in events_for(kube, "trainer"))
 
@@ -115,7 +129,7 @@ def test_gpu_deployment_waits_for_a_gpu_node_then_becomes_available(kube: Client
 
     for name in wait_for(pending_pods, message="the Deployment's pods Unschedulable"):
         assert unschedulable(kube, name).message == NO_GPU_MESSAGE
-    kube.core_v1.create_node(node_manifest("gpu-node-1", "64", "256Gi", gpus=8))
+    kube.core_v1.create_node(gpu_node("gpu-node-1", gpus=8))
     for name in [p.metadata.name for p in kube.core_v1.list_namespaced_pod(
             "default", label_selector="app=inference").items]:
         assert running_and_ready(kube, name).spec.node_name == "gpu-node-1"
@@ -289,10 +303,13 @@ def test_sidecar_is_injected_only_in_labelled_namespaces(kube: Clients) -> None:
     assert not plain.spec.template.metadata.annotations
 
     # Applying the Git version again (one container) gets the sidecar back: the live object keeps two.
-    live = kube.apps_v1.read_namespaced_deployment("api", "meshed")
-    live.spec.template.spec.containers = [container()]
-    assert [c.name for c in kube.apps_v1.replace_namespaced_deployment("api", "meshed", live)
-            .spec.template.spec.containers] == ["main", "mesh-proxy"]
+    def replace_with_git_version() -> k8s.V1Deployment:
+        live = kube.apps_v1.read_namespaced_deployment("api", "meshed")
+        live.spec.template.spec.containers = [container()]
+        return kube.apps_v1.replace_namespaced_deployment("api", "meshed", live)  # retried on a 409
+
+    replaced = wait_for(replace_with_git_version, message="the Deployment replaced")
+    assert [c.name for c in replaced.spec.template.spec.containers] == ["main", "mesh-proxy"]
 
     bare = kube.core_v1.create_namespaced_pod("meshed", pod("bare"))
     assert [c.name for c in bare.spec.containers] == ["main", "mesh-proxy"]
