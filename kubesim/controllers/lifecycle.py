@@ -78,8 +78,11 @@ class GarbageCollector(Controller):
         if "orphan" in meta.get("finalizers", []):
             for dep_rt, dep in dependents:
                 new = clone(dep)
-                new["metadata"]["ownerReferences"] = [r for r in dep["metadata"].get("ownerReferences", [])
-                                                      if r.get("uid") != uid]
+                remaining = [r for r in dep["metadata"].get("ownerReferences", []) if r.get("uid") != uid]
+                if remaining:
+                    new["metadata"]["ownerReferences"] = remaining
+                else:  # an empty list is omitted, as Go's omitempty does
+                    new["metadata"].pop("ownerReferences", None)
                 self.api.update(dep_rt, dep["metadata"].get("namespace", ""), dep["metadata"]["name"], new,
                                 self.write_options())
             return self._drop_finalizer(rt, owner, "orphan")
@@ -95,7 +98,11 @@ class GarbageCollector(Controller):
 
     def _drop_finalizer(self, rt: ResourceType, obj: dict, finalizer: str) -> None:
         new = clone(obj)
-        new["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers", []) if f != finalizer]
+        remaining = [f for f in obj["metadata"].get("finalizers", []) if f != finalizer]
+        if remaining:
+            new["metadata"]["finalizers"] = remaining
+        else:
+            new["metadata"].pop("finalizers", None)
         self.api.update(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], new, self.write_options())
         return None
 
