@@ -30,11 +30,18 @@ from kubesim.clock import Clock
 from kubesim.crd import crd_status, crd_types
 from kubesim.defaults import apply_defaults
 from kubesim.errors import ApiError
-from kubesim.managed_fields import ApplyConflict, FieldPathError, server_side_apply, track_update
+from kubesim.managed_fields import (
+    ApplyConflict,
+    FieldPathError,
+    managed_fields_readable,
+    server_side_apply,
+    track_update,
+)
 from kubesim.resources import Registry, ResourceType
 from kubesim.selectors import field_matcher, label_matcher, selector_to_string
 from kubesim.store import Store
-from kubesim.validation import unknown_fields, validate
+from kubesim.validation import INT32_MAX, unknown_fields, validate
+from kubesim.validation import invalid as invalid_cause
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -70,6 +77,11 @@ class ListResult:
 
 def _meta(obj: dict) -> dict:
     return obj.setdefault("metadata", {})
+
+
+def _name(obj: dict) -> str:
+    name = _meta(obj).get("name")
+    return name if isinstance(name, str) else ""
 
 
 def _without(obj: dict, *keys: str) -> dict:
@@ -163,7 +175,7 @@ class ClusterAPI:
         if rt.generation:
             meta["generation"] = 1
         obj = self._admit(rt, obj, None, opts)
-        if "managedFields" not in meta or not meta["managedFields"]:
+        if not meta.get("managedFields") or not managed_fields_readable(obj):
             meta["managedFields"] = track_update(None, obj, manager=opts.manager, api_version=rt.api_version,
                                                  node=schema_for(rt.group, rt.kind), subresource=None,
                                                  now=self.clock.timestamp())
@@ -286,7 +298,7 @@ class ClusterAPI:
             changed = _spec_part(new, counts_status) != _spec_part(old, counts_status)
             meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
         new = self._admit(rt, new, old, opts)
-        if not explicit_fields:
+        if not explicit_fields or not managed_fields_readable(new):  # undecodable ones are ignored, as in kube
             meta = _meta(new)
             meta["managedFields"] = track_update(old, new, manager=opts.manager, api_version=rt.api_version,
                                                  node=schema_for(rt.group, rt.kind), subresource=subresource,
@@ -303,28 +315,35 @@ class ClusterAPI:
             raise errors.no_such_resource()
         spec_path, status_path = self._scale_paths(rt)
         meta = obj["metadata"]
-        selector = obj.get("spec", {}).get("selector")
         if rt.builtin:
-            selector_text = selector_to_string(selector)
-        else:
+            selector_text = selector_to_string(_get_path(obj, "spec.selector"))
+        else:  # a custom resource's fields may hold anything: what is not of the Scale's type counts as unset
             selector_text = _get_path(obj, rt.scale_selector_path) if rt.scale_selector_path else ""
         return {"kind": "Scale", "apiVersion": "autoscaling/v1",
                 "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                                   "creationTimestamp") if k in meta},
-                "spec": {"replicas": _get_path(obj, spec_path) or 0},
-                "status": {"replicas": _get_path(obj, status_path) or 0, "selector": selector_text or ""}}
+                "spec": {"replicas": _count(_get_path(obj, spec_path))},
+                "status": {"replicas": _count(_get_path(obj, status_path)),
+                           "selector": selector_text if isinstance(selector_text, str) else ""}}
 
     def get_scale(self, rt: ResourceType, namespace: str, name: str) -> dict:
         return self._scale_of(rt, self.get(rt, namespace, name))
 
     def _write_scale(self, rt: ResourceType, old: dict, scale: dict, opts: WriteOptions) -> dict:
-        replicas = (scale.get("spec") or {}).get("replicas")
+        spec = scale.get("spec")
+        replicas = spec.get("replicas") if isinstance(spec, dict) else None
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.invalid(rt, old["metadata"]["name"], [errors.Cause(
                 "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than or equal to 0",
                 "spec.replicas")])
+        if replicas > INT32_MAX:
+            raise errors.invalid(rt, old["metadata"]["name"], [invalid_cause(
+                "spec.replicas", replicas, f"must be less than or equal to {INT32_MAX}")])
         new = clone(old)
-        _set_path(new, self._scale_paths(rt)[0], replicas)
+        path = self._scale_paths(rt)[0]
+        if not _set_path(new, path, replicas):
+            raise errors.invalid(rt, old["metadata"]["name"], [invalid_cause(
+                path.strip("."), replicas, "cannot be set: the path crosses a value that is not an object")])
         # The parent records the writer with subresource "scale" (an apply to /scale is recorded as an Update).
         return self._scale_of(rt, self._update_from(rt, old, new, opts, "scale", explicit_fields=False))
 
@@ -384,7 +403,13 @@ class ClusterAPI:
         rt = self.type("", "Namespace")
         old = self.get(rt, "", name)
         new = clone(old)
-        finalizers = list(((body.get("spec") or {}).get("finalizers")) or [])
+        spec = body.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise errors.invalid(rt, name, [invalid_cause("spec", spec, "must be an object")])
+        finalizers = spec.get("finalizers") or []
+        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+            raise errors.invalid(rt, name, [invalid_cause("spec.finalizers", finalizers, "must be a list of strings")])
+        finalizers = list(finalizers)
         new.setdefault("spec", {})["finalizers"] = finalizers
         if old["metadata"].get("deletionTimestamp") and not finalizers:
             return self._remove(rt, new)
@@ -405,22 +430,30 @@ class ClusterAPI:
     def _admit(self, rt: ResourceType, obj: dict, old: dict | None, opts: WriteOptions) -> dict:
         """Defaulting, mutating admission, field validation and validation, as kube-apiserver orders them."""
         if rt.builtin:
-            unknown = unknown_fields(rt, obj)
+            unknown = unknown_fields(rt, obj, drop_nulls=True)
             if unknown and opts.field_validation == "Strict":
-                listed = ", ".join(f'unknown field "{p}"' for p in unknown)
+                listed = ", ".join(f"unknown field {errors.go_quote(p)}" for p in unknown)
                 raise errors.bad_request(f"strict decoding error: {listed}")
             if unknown and opts.field_validation == "Warn":
-                opts.warnings.extend(f'unknown field "{p}"' for p in unknown)
+                opts.warnings.extend(f"unknown field {errors.go_quote(p)}" for p in unknown)
             if unknown:
                 _prune(obj, unknown)
-        apply_defaults(rt, obj)
-        for mutate in self.mutators:
-            mutate(rt, obj, old)
-        if rt.kind == "CustomResourceDefinition":
-            obj["status"] = crd_status(obj, (old or {}).get("status"), self.clock.timestamp())
+        try:
+            apply_defaults(rt, obj)
+            for mutate in self.mutators:
+                mutate(rt, obj, old)
+            if rt.kind == "CustomResourceDefinition":
+                obj["status"] = crd_status(obj, (old or {}).get("status"), self.clock.timestamp())
+        except Exception:
+            # kube-apiserver decodes into typed structs before admission, so defaulting and admission never see
+            # a wrong type: when they trip over one, the object is invalid and validation says where.
+            causes = validate(rt, obj)
+            if causes:
+                raise errors.invalid(rt, _name(obj), causes) from None
+            raise
         causes = validate(rt, obj)
         if causes:
-            raise errors.invalid(rt, _meta(obj).get("name") or "", causes)
+            raise errors.invalid(rt, _name(obj), causes)
         return obj
 
     def _commit(self, rt: ResourceType, old: dict | None, new: dict, opts: WriteOptions) -> dict:
@@ -435,7 +468,8 @@ class ClusterAPI:
                 return self._remove(rt, {**new, "metadata": {**meta, "resourceVersion": old["metadata"].get(
                     "resourceVersion")}})
         if opts.dry_run:
-            meta.pop("resourceVersion", None) if old is None else None
+            if old is None:
+                meta.pop("resourceVersion", None)  # a dry-run create has no resourceVersion yet
             return new
         revision = self.store.next_revision()
         meta["resourceVersion"] = str(revision)
@@ -450,7 +484,12 @@ class ClusterAPI:
         meta = obj.get("metadata")
         if meta is not None and not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
-        meta = obj.setdefault("metadata", {})
+        if meta is None:  # `"metadata": null` decodes like no metadata at all
+            meta = obj["metadata"] = {}
+        for key in ("name", "generateName", "namespace", "resourceVersion"):  # used before validation runs
+            value = meta.get(key)
+            if value is not None and not isinstance(value, str):
+                raise errors.invalid(rt, name or "", [invalid_cause(f"metadata.{key}", value, "must be a string")])
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not patching and kind and kind != rt.kind:
             raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
@@ -514,11 +553,19 @@ def _get_path(obj: dict, path: str) -> object:
     return value
 
 
-def _set_path(obj: dict, path: str, value: object) -> None:
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _set_path(obj: dict, path: str, value: object) -> bool:
+    """Set `value` at a dotted path, creating missing maps; False when the path crosses a non-object."""
     parts = path.strip(".").split(".")
     for part in parts[:-1]:
         obj = obj.setdefault(part, {})
+        if not isinstance(obj, dict):
+            return False
     obj[parts[-1]] = value
+    return True
 
 
 def _prune(obj: dict, paths: list[str]) -> None:

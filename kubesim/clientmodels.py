@@ -174,14 +174,17 @@ def problems(cls: type[BaseModel], value: object, prefix: str = "") -> list[Prob
 # ---------------------------------------------------------------- unknown fields
 
 
-def unknown(cls: type[BaseModel], obj: object, prune: bool = False) -> list[str]:
-    """JSON paths of the fields of `obj` that `cls` does not define; removed from `obj` when `prune`."""
+def unknown(cls: type[BaseModel], obj: object, prune: bool = False, drop_nulls: bool = False) -> list[str]:
+    """JSON paths of the fields of `obj` that `cls` does not define; removed from `obj` when `prune`.
+
+    With `drop_nulls`, fields whose value is null are removed from `obj`'s structs too: decoding into Go types
+    leaves such a field at its zero value, which kube-apiserver does not store, so readers never meet one."""
     out: list[str] = []
-    _walk(obj, ("m", cls), "", out, prune)
+    _walk(obj, ("m", cls), "", out, prune, drop_nulls)
     return out
 
 
-def _walk(value: object, shape: tuple, path: str, out: list[str], prune: bool) -> None:
+def _walk(value: object, shape: tuple, path: str, out: list[str], prune: bool, nulls: bool) -> None:
     kind = shape[0]
     if kind == "m" and isinstance(value, dict):
         if shape[1].__name__ in FREE_FORM:
@@ -189,16 +192,19 @@ def _walk(value: object, shape: tuple, path: str, out: list[str], prune: bool) -
         known = json_fields(shape[1])
         for key in list(value):
             sub = known.get(key)
-            here = f"{path}.{key}" if path else key
             if sub is None:
-                out.append(here)
+                out.append(f"{path}.{key}" if path else key)
                 if prune:
                     del value[key]
+            elif value[key] is None:
+                if nulls:
+                    del value[key]
             elif sub[0] in "mld":
-                _walk(value[key], sub, here, out, prune)
+                _walk(value[key], sub, f"{path}.{key}" if path else key, out, prune, nulls)
     elif kind == "l" and isinstance(value, list) and shape[1][0] in "mld":
         for i, item in enumerate(value):
-            _walk(item, shape[1], f"{path}[{i}]", out, prune)
+            _walk(item, shape[1], f"{path}[{i}]", out, prune, nulls)
     elif kind == "d" and isinstance(value, dict) and shape[1][0] in "mld":
         for key, item in value.items():
-            _walk(item, shape[1], f"{path}[{key}]", out, prune)
+            _walk(item, shape[1], f"{path}[{key}]", out, prune, nulls)
+

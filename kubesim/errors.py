@@ -123,6 +123,31 @@ def unsupported_media_type(content_type: str, accepted: tuple[str, ...]) -> ApiE
                     + ", ".join(accepted))
 
 
+_GO_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def go_quote(text: str) -> str:
+    """Go's %q: a double-quoted string with quotes, backslashes and unprintable characters escaped (so it is
+    safe in a header, as kube-apiserver's warnings are)."""
+    out = []
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def internal_error(text: str) -> ApiError:
+    """500 for a bug in kubesim (kube-apiserver's NewGenericServerResponse for an unexpected failure)."""
+    return ApiError(500, "InternalError", f"an error on the server ({go_quote(text)}) has prevented the request "
+                    "from succeeding", {"causes": [{"reason": "UnexpectedServerResponse", "message": text}]})
+
+
 def apply_conflicts(conflicts: list[tuple[str, str]]) -> ApiError:
     """409 for server-side apply: conflicts are (manager description, field path) pairs."""
     causes = [Cause("FieldManagerConflict", f"conflict with {who}", path) for who, path in conflicts]

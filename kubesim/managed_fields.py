@@ -36,6 +36,7 @@ __all__ = [
     "decode_fields_v1",
     "encode_fields_v1",
     "fields_of",
+    "managed_fields_readable",
     "path_string",
     "server_side_apply",
     "track_update",
@@ -136,6 +137,12 @@ def _read_entries(obj: dict | None) -> list[_Entry] | None:
         by_ident[entry.ident] = entry
         entries.append(entry)
     return entries
+
+
+def managed_fields_readable(obj: dict) -> bool:
+    """Whether an object's metadata.managedFields decode (kube-apiserver ignores a write's undecodable ones and
+    keeps tracking from the live object's)."""
+    return _read_entries(obj) is not None
 
 
 def _write_entries(entries: list[_Entry]) -> list[dict]:

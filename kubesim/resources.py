@@ -101,6 +101,8 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
        short_names=("crd", "crds"), has_status=True),
 )
 
+_BUILTIN_STORAGE = frozenset((rt.group, rt.plural) for rt in BUILTIN_TYPES)
+
 # Group order in discovery (kube-apiserver lists core first, then these, then CRD groups).
 GROUP_ORDER = ("", "apps", "batch", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io", "policy",
                "apiextensions.k8s.io")
@@ -149,11 +151,14 @@ class Registry:
         return out
 
     def set_custom(self, crd_name: str, types: list[ResourceType]) -> None:
-        """Serve (or re-serve) the versions of one CRD; an empty list stops serving it."""
+        """Serve (or re-serve) the versions of one CRD; an empty list stops serving it. A CRD never replaces a
+        built-in resource (kube-apiserver serves its own first), so types that share a built-in's storage
+        (group and plural) are not served."""
         for old in self._custom.pop(crd_name, []):
             self._by_path.pop((old.group, old.version, old.plural), None)
             if self._by_kind.get((old.group, old.kind)) == old:
                 del self._by_kind[(old.group, old.kind)]
+        types = [rt for rt in types if (rt.group, rt.plural) not in _BUILTIN_STORAGE]
         if types:
             self._custom[crd_name] = types
             for rt in types:

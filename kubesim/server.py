@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import math
 import random
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,6 +29,7 @@ from kubesim.store import TooOld, WatchEvent
 from kubesim.tables import to_table
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's request body limit (3 MiB)
+MAX_BODY_DEPTH = 100  # nesting levels of a request body (kube's decoder allows 10,000; kubesim's code recurses)
 VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-sim",
            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.8", "compiler": "gc",
@@ -34,6 +38,8 @@ PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 JSON_TYPES = ("application/json", "application/yaml")
+
+log = logging.getLogger("kubesim.server")
 
 
 def parse_bool(value: str | None, name: str) -> bool:
@@ -96,7 +102,7 @@ class ApiServer:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._middleware])
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)  # any path, newlines included
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -116,6 +122,9 @@ class ApiServer:
             return error_response(exc)
         except web.HTTPRequestEntityTooLarge:
             return error_response(errors.too_large(MAX_BODY_BYTES))
+        except Exception as exc:  # last resort: a kubesim bug answers 500 and the server keeps serving
+            log.exception("internal error serving %s %s", request.method, request.rel_url)
+            return error_response(errors.internal_error(_printable(f"{type(exc).__name__}: {exc}")))
 
     # -- routing -----------------------------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -275,14 +284,8 @@ class ApiServer:
         if not raw.strip():
             raise errors.bad_request("the request body is empty: an object is required")
         if content_type in ("application/json",) or content_type.endswith("+json"):
-            try:
-                return json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise errors.bad_request(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
+            return decode_json(raw)
+        return decode_yaml(raw)
 
     async def _object_body(self, request: web.Request) -> dict:
         body = await self._body(request)
@@ -324,12 +327,7 @@ class ApiServer:
         if request.can_read_body:
             raw = await request.read()
             if raw.strip():
-                try:
-                    options = json.loads(raw)
-                except ValueError as exc:
-                    raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
-                if not isinstance(options, dict):
-                    raise errors.bad_request("DeleteOptions must be an object")
+                options = _delete_options(decode_json(raw))
         propagation = q.get("propagationPolicy") or options.get("propagationPolicy")
         orphan = options.get("orphanDependents")
         if q.get("orphanDependents") is not None:
@@ -378,6 +376,8 @@ class ApiServer:
         initial_events = parse_bool(q.get("sendInitialEvents"), "sendInitialEvents")
         rv_text = q.get("resourceVersion", "")
         table = self._table_accept(request)
+        if table:
+            self._table(request, rt, [])  # an unknown includeObject is a 400 before the stream starts
         include = q.get("includeObject", "Metadata")
 
         def selected(obj: dict | None) -> bool:
@@ -389,6 +389,7 @@ class ApiServer:
 
         key = (rt.group, rt.plural)
         subscription = self.api.store.subscribe(key)
+        response: web.StreamResponse | None = None
         try:
             if rv_text in ("", "0") or initial_events:
                 initial = [WatchEvent("ADDED", key, o, None, int(o["metadata"]["resourceVersion"]))
@@ -424,7 +425,8 @@ class ApiServer:
             next_bookmark = loop.time() + self.bookmark_interval
             while not self._closing.is_set():
                 now = loop.time()
-                wait = min(deadline, next_bookmark if bookmarks else deadline) - now
+                # wake at least once a second, so that a shutting-down server closes idle watches promptly
+                wait = min(deadline, next_bookmark if bookmarks else deadline, now + 1.0) - now
                 if now >= deadline:
                     break
                 try:
@@ -438,6 +440,14 @@ class ApiServer:
             return response
         except (ConnectionResetError, asyncio.CancelledError):
             return web.Response(status=200)
+        except Exception as exc:
+            if response is None or not response.prepared:
+                raise  # nothing sent yet: the middleware answers
+            log.exception("internal error in the watch %s", request.rel_url)  # the stream ends with an ERROR
+            status = errors.internal_error(_printable(f"{type(exc).__name__}: {exc}")).status()
+            with contextlib.suppress(Exception):
+                await response.write(dumps({"type": "ERROR", "object": status}))
+            return response
         finally:
             self.api.store.unsubscribe(subscription)
 
@@ -495,3 +505,155 @@ def _int_param(value: str | None, name: str) -> int:
     if number < 0:
         raise errors.bad_request(f'{name}: Invalid value: {number}: must be greater than or equal to 0')
     return number
+
+
+def _printable(text: str, limit: int = 1000) -> str:
+    """`text` safe to put in a JSON response: lone surrogates replaced, at most `limit` characters."""
+    return text.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+# -- request bodies: JSON and YAML decoded into what Go's JSON decoder would produce ----------------------------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_JSON_ERROR = "couldn't get version/kind; json parse error"
+_TOO_DEEP = f"exceeded max depth: a body may nest at most {MAX_BODY_DEPTH} levels"
+
+
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML read as sigs.k8s.io/yaml reads it on its way to JSON: timestamps stay strings."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_YamlLoader.add_constructor(_TIMESTAMP_TAG, lambda loader, node: loader.construct_scalar(node))
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"cannot unmarshal number {text} into a float64 (out of range)")
+    return number
+
+
+def decode_json(raw: bytes) -> object:
+    """A JSON request body as kube-apiserver reads it: no NaN or Infinity, no number out of float64's
+    range, invalid UTF-8 and lone surrogates replaced by U+FFFD, at most MAX_BODY_DEPTH levels deep (400)."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError as exc:
+        raise errors.bad_request(f"{_JSON_ERROR}: {_TOO_DEEP}") from exc
+    except ValueError as exc:
+        raise errors.bad_request(f"{_JSON_ERROR}: {exc}") from exc
+    if _SURROGATE_ESCAPE.search(text):  # rare: walk every string
+        return _BodyValue(_JSON_ERROR, len(raw)).convert(value, 0)
+    _check_depth(value, 0)
+    return value
+
+
+def _check_depth(value: object, depth: int) -> None:
+    """400 when containers nest deeper than MAX_BODY_DEPTH (the cheap walk of a common JSON body)."""
+    if depth >= MAX_BODY_DEPTH:
+        raise errors.bad_request(f"{_JSON_ERROR}: {_TOO_DEEP}")
+    if type(value) is dict:
+        value = value.values()
+    elif type(value) is not list:
+        return
+    for item in value:  # type: ignore[union-attr]
+        if type(item) is dict or type(item) is list:
+            _check_depth(item, depth + 1)
+
+
+def decode_yaml(raw: bytes) -> object:
+    """A YAML request body converted to JSON as sigs.k8s.io/yaml does (400 for what has no JSON form):
+    timestamps stay strings, map keys become strings, `!!binary` becomes its decoded text, and aliases may
+    not expand the document beyond its own size (kube's "excessive aliasing")."""
+    try:
+        value = yaml.load(raw, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise errors.bad_request(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
+    return _BodyValue("error converting YAML to JSON", len(raw)).convert(value, 0)
+
+
+class _BodyValue:
+    """Walks a decoded body into plain JSON values (dict, list, str, int, float, bool, None) or raises 400."""
+
+    def __init__(self, context: str, size: int) -> None:
+        self.context = context
+        self.budget = size + 10_000  # a document without aliases has fewer nodes than bytes
+
+    def fail(self, reason: str) -> ApiError:
+        return errors.bad_request(f"{self.context}: {reason}")
+
+    def convert(self, value: object, depth: int) -> object:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self.fail("yaml: document contains excessive aliasing")
+        if isinstance(value, str):
+            return value if value.isascii() or not _SURROGATE.search(value) else _SURROGATE.sub("\ufffd", value)
+        if value is None or isinstance(value, bool | int):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.fail(f"unsupported value: {value} (numbers must be finite)")
+            return value
+        if depth >= MAX_BODY_DEPTH:
+            raise self.fail(_TOO_DEEP)
+        if isinstance(value, dict):
+            return {self.key(k): self.convert(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.convert(v, depth + 1) for v in value]
+        if isinstance(value, set):  # YAML !!set: a map of nulls
+            return {self.key(k): None for k in sorted(value, key=str)}
+        if isinstance(value, bytes):  # YAML !!binary
+            return value.decode("utf-8", "replace")
+        raise self.fail(f"unsupported value of type {type(value).__name__}")
+
+    def key(self, key: object) -> str:
+        if isinstance(key, str):
+            return self.convert(key, 0)  # type: ignore[return-value]
+        if isinstance(key, bool):
+            return "true" if key else "false"
+        if key is None:
+            return "null"
+        if isinstance(key, int | float):
+            return str(self.convert(key, 0))
+        raise self.fail(f"map keys must be strings, got {type(key).__name__}")
+
+
+_DELETE_OPTION_TYPES = {"propagationPolicy": (str, "string", "v1.DeletionPropagation"),
+                        "orphanDependents": (bool, "bool", "bool"),
+                        "gracePeriodSeconds": (int, "number", "int64"),
+                        "preconditions": (dict, "object", "v1.Preconditions"),
+                        "dryRun": (list, "array", "[]string")}
+
+
+def _json_type(value: object) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+
+
+def _delete_options(options: object) -> dict:
+    """A DeleteOptions body, its fields of the types Go decodes them into (400 otherwise, as kube-apiserver)."""
+    if not isinstance(options, dict):
+        raise errors.bad_request(f"json: cannot unmarshal {_json_type(options)} into Go value of type "
+                                 "v1.DeleteOptions")
+    checks = [(f"DeleteOptions.{k}", options.get(k), *_DELETE_OPTION_TYPES[k]) for k in _DELETE_OPTION_TYPES]
+    pre = options.get("preconditions")
+    if isinstance(pre, dict):
+        checks += [("DeleteOptions.preconditions.uid", pre.get("uid"), str, "string", "types.UID"),
+                   ("DeleteOptions.preconditions.resourceVersion", pre.get("resourceVersion"), str, "string",
+                    "string")]
+    if isinstance(options.get("dryRun"), list):
+        checks += [("DeleteOptions.dryRun", v, str, "string", "string") for v in options["dryRun"]]
+    for where, value, kind, _, go_type in checks:
+        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            raise errors.bad_request(f"json: cannot unmarshal {_json_type(value)} into Go struct field {where} "
+                                     f"of type {go_type}")
+    return options

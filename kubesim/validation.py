@@ -27,7 +27,7 @@ from kubesim.quantity import parse_quantity
 from kubesim.resources import ResourceType
 from kubesim.selectors import selector_object_matches
 
-__all__ = ["model_for", "unknown_fields", "validate"]
+__all__ = ["INT32_MAX", "invalid", "model_for", "unknown_fields", "validate"]
 
 # ---------------------------------------------------------------- causes (apimachinery field.Error)
 
@@ -340,11 +340,22 @@ def _template(spec: dict, path: str, sel: object, out: list[Cause], restart: tup
     _pod_spec(_d(tmpl.get("spec")), f"{path}.spec", out, restart, extra_volumes)
 
 
+INT32_MAX = 2**31 - 1
+
+
 def _non_negative(spec: dict, path: str, keys: tuple[str, ...], out: list[Cause]) -> None:
     for key in keys:
         value = spec.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             out.append(invalid(f"{path}.{key}", value, "must be greater than or equal to 0"))
+
+
+def _int32(spec: dict, path: str, keys: tuple[str, ...], out: list[Cause]) -> None:
+    """Go decodes these into int32: a larger number is refused (kubectl could not read it back)."""
+    for key in keys:
+        value = spec.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > INT32_MAX:
+            out.append(invalid(f"{path}.{key}", value, f"must be less than or equal to {INT32_MAX}"))
 
 
 def _one_of(spec: dict, key: str, path: str, allowed: tuple[str, ...], out: list[Cause]) -> None:
@@ -366,6 +377,7 @@ def _workload(obj: dict, out: list[Cause]) -> None:
     if not isinstance(spec, dict):
         return
     _non_negative(spec, "spec", ("replicas", "minReadySeconds", "revisionHistoryLimit"), out)
+    _int32(spec, "spec", ("replicas", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"), out)
     sel = spec.get("selector")
     if sel is None:
         out.append(required("spec.selector"))
@@ -392,6 +404,7 @@ def _workload(obj: dict, out: list[Cause]) -> None:
 
 def _job_spec(spec: dict, path: str, out: list[Cause]) -> None:
     _non_negative(spec, path, ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"), out)
+    _int32(spec, path, ("parallelism", "completions", "backoffLimit"), out)
     _one_of(spec, "completionMode", path, ("NonIndexed", "Indexed"), out)
     _template(spec, f"{path}.template", spec.get("selector"), out, ("OnFailure", "Never"))
 
@@ -415,6 +428,7 @@ def _cronjob(obj: dict, out: list[Cause]) -> None:
         out.append(required("spec.schedule"))
     _one_of(spec, "concurrencyPolicy", "spec", ("Allow", "Forbid", "Replace"), out)
     _non_negative(spec, "spec", ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"), out)
+    _int32(spec, "spec", ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"), out)
     job = _d(spec.get("jobTemplate"))
     if isinstance(job.get("spec"), dict):
         _job_spec(job["spec"], "spec.jobTemplate.spec", out)
@@ -495,6 +509,7 @@ def _secret(obj: dict, out: list[Cause]) -> None:
 
 def _hpa(obj: dict, out: list[Cause]) -> None:
     spec = _d(obj.get("spec"))
+    _int32(spec, "spec", ("minReplicas", "maxReplicas"), out)
     low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
     if isinstance(low, int) and not isinstance(low, bool) and low < 1:
         out.append(invalid("spec.minReplicas", low, "must be greater than or equal to 1"))
@@ -513,6 +528,23 @@ def _pdb(obj: dict, out: list[Cause]) -> None:
         _selector(spec["selector"], "spec.selector", out)
 
 
+_PROTECTED = ("k8s.io", "kubernetes.io")
+_APPROVAL = "api-approved.kubernetes.io"
+_SIMPLE_JSON_PATH = re.compile(r"(\.[^.\[\]]+)+")
+
+
+def _crd_scale(scale: dict, path: str, out: list[Cause]) -> None:
+    """The scale subresource's paths: simple JSON paths under .spec / .status (apiextensions validation)."""
+    rules = (("specReplicasPath", (".spec.",), "should be a json path under .spec"),
+             ("statusReplicasPath", (".status.",), "should be a json path under .status"),
+             ("labelSelectorPath", (".spec.", ".status."), "should be a json path under either .spec or .status"))
+    for key, prefixes, message in rules:
+        value = scale.get(key)
+        if isinstance(value, str) and value and not (value.startswith(prefixes)
+                                                     and _SIMPLE_JSON_PATH.fullmatch(value)):
+            out.append(invalid(f"{path}.{key}", value, message))
+
+
 def _crd(obj: dict, out: list[Cause]) -> None:
     spec = _d(obj.get("spec"))
     names, group = _d(spec.get("names")), spec.get("group")
@@ -527,6 +559,12 @@ def _crd(obj: dict, out: list[Cause]) -> None:
             out.append(invalid("spec.group", group, "should be a domain with at least one dot"))
         for msg in dns1123_subdomain(group) if group else ():
             out.append(invalid("spec.group", group, msg))
+        if group in _PROTECTED or group.endswith(tuple("." + p for p in _PROTECTED)):
+            annotations = _d(_d(obj.get("metadata")).get("annotations"))
+            if not annotations.get(_APPROVAL):
+                out.append(required(f"metadata.annotations[{_APPROVAL}]", "protected groups must have approval "
+                                    f'annotation "{_APPROVAL}", see https://github.com/kubernetes/enhancements/'
+                                    "pull/1111"))
     if "scope" in spec and spec["scope"] not in ("Cluster", "Namespaced"):
         out.append(not_supported("spec.scope", spec["scope"], ("Cluster", "Namespaced")))
     for key in ("plural", "singular"):
@@ -548,6 +586,7 @@ def _crd(obj: dict, out: list[Cause]) -> None:
             if vname in seen:
                 out.append(invalid("spec.versions", versions, "must contain unique version names"))
             seen.add(vname)
+        _crd_scale(_d(_d(version.get("subresources")).get("scale")), f"{path}.subresources.scale", out)
         schema = _d(version.get("schema")).get("openAPIV3Schema")
         if schema is None:
             out.append(required(f"{path}.schema.openAPIV3Schema", "schemas are required"))
@@ -607,13 +646,15 @@ def validate(rt: ResourceType, obj: dict) -> list[Cause]:
     return unique
 
 
-def unknown_fields(rt: ResourceType, obj: dict, *, prune: bool = False) -> list[str]:
+def unknown_fields(rt: ResourceType, obj: dict, *, prune: bool = False, drop_nulls: bool = False) -> list[str]:
     """JSON paths of the fields a built-in kind does not define (`spec.template.spec.containers[0].imagee`).
 
     Map keys (labels, annotations, ConfigMap data) and free-form values (RawExtension, `fieldsV1`, CRD
     schemas) are never unknown; custom resources have none. With `prune=True` the fields are also removed
-    from `obj`, as kube-apiserver drops them when fieldValidation is Ignore or Warn."""
+    from `obj`, as kube-apiserver drops them when fieldValidation is Ignore or Warn. With `drop_nulls=True`
+    the fields set to null are removed from `obj`, as decoding into Go types drops them."""
     model = model_for(rt)
     if model is None or not isinstance(obj, dict):
         return []
-    return clientmodels.unknown(model, obj, prune)
+    return clientmodels.unknown(model, obj, prune, drop_nulls)
+

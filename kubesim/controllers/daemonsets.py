@@ -150,11 +150,10 @@ class DaemonSetController(WorkloadController):
 
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
-        rt = self.api.type("apps", "DaemonSet")
-        ds = self.api.find(rt, namespace, name)
-        if ds is None:
-            self._orphan_hints.discard(key)
+        loaded = self.load_owner(key)
+        if loaded is None:
             return None
+        rt, ds = loaded
         spec = ds.get("spec") or {}
         template = spec.get("template") or {}
         current = template_hash(template, (ds.get("status") or {}).get("collisionCount"))

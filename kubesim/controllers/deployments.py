@@ -114,11 +114,10 @@ class DeploymentController(WorkloadController):
 
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
-        rt = self.api.type("apps", "Deployment")
-        d = self.api.find(rt, namespace, name)
-        if d is None:
-            self._orphan_hints.discard(key)
+        loaded = self.load_owner(key)
+        if loaded is None:
             return None
+        rt, d = loaded
         rss = self.claim(d, (d.get("spec") or {}).get("selector"), key)
         return _Sync(self, rt, d, rss).run()
 

@@ -68,11 +68,10 @@ class ReplicaSetController(WorkloadController):
 
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
-        rt = self.api.type("apps", "ReplicaSet")
-        rs = self.api.find(rt, namespace, name)
-        if rs is None:
-            self._orphan_hints.discard(key)
+        loaded = self.load_owner(key)
+        if loaded is None:
             return None
+        rt, rs = loaded
         spec = rs.get("spec") or {}
         pods = [p for p in self.claim(rs, spec.get("selector"), key) if pod_active(p)]
         failure = None

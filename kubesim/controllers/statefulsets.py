@@ -72,11 +72,10 @@ class StatefulSetController(WorkloadController):
 
     def reconcile(self, key: Key) -> float | None:
         _, namespace, name = key
-        rt = self.api.type("apps", "StatefulSet")
-        sts = self.api.find(rt, namespace, name)
-        if sts is None:
-            self._orphan_hints.discard(key)
+        loaded = self.load_owner(key)
+        if loaded is None:
             return None
+        rt, sts = loaded
         spec = sts.get("spec") or {}
         status = sts.get("status") or {}
         template = spec.get("template") or {}

@@ -238,6 +238,15 @@ class WorkloadController(Controller):
     def owner_key(self, namespace: str, name: str) -> Key:
         return self.owner_resource, namespace, name
 
+    def load_owner(self, key: Key) -> tuple[ResourceType, dict] | None:
+        """The owner `key` names and its type; None, with its orphan hint forgotten, once it is gone."""
+        rt = self.api.type(self.owner_resource[0], self.owner_kind)
+        owner = self.api.find(rt, key[1], key[2])
+        if owner is None:
+            self._orphan_hints.discard(key)
+            return None
+        return rt, owner
+
     def initial_keys(self) -> Iterable[Key]:
         keys = list(super().initial_keys())
         self._orphan_hints.update(keys)
