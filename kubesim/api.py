@@ -100,6 +100,7 @@ class ClusterAPI:
         self.store = store or Store()
         self.registry = Registry()
         self.mutators: list[Mutator] = []
+        self.root_ca_pem = ""  # the cluster CA, published in every namespace's kube-root-ca.crt (when TLS is on)
         for ns in SYSTEM_NAMESPACES:
             self.create(self.type("", "Namespace"), "", {"metadata": {"name": ns}}, WriteOptions("kube-apiserver"))
 
@@ -186,10 +187,14 @@ class ClusterAPI:
                subresource: str | None = None) -> dict:
         old = self.get(rt, namespace, name)
         new = clone(body)
+        if subresource == "scale":  # the body is an autoscaling/v1 Scale, not the parent kind
+            if new.get("kind") not in (None, "Scale") or new.get("apiVersion") not in (None, "autoscaling/v1"):
+                raise errors.bad_request(f"the body of a scale update must be an autoscaling/v1 Scale, found "
+                                         f"{new.get('apiVersion')} {new.get('kind')}")
+            self._check_precondition(rt, self._scale_of(rt, old), new)
+            return self._write_scale(rt, old, new, opts)
         self._check_body_identity(rt, new, namespace, name)
         self._check_precondition(rt, old, new)
-        if subresource == "scale":
-            return self._write_scale(rt, old, new, opts)
         return self._update_from(rt, old, new, opts, subresource, explicit_fields="managedFields" in _meta(new))
 
     def patch(self, rt: ResourceType, namespace: str, name: str, patch_type: str, patch: object,
@@ -293,11 +298,12 @@ class ClusterAPI:
             if added:
                 raise errors.forbidden(f"no new finalizers can be added if the object is being deleted, found new "
                                        f"finalizers {sorted(added)}")
-        if rt.generation:
+        new = self._admit(rt, new, old, opts)
+        meta = _meta(new)
+        if rt.generation:  # after defaulting: `cpu: 0.5` and the stored `500m` are the same spec
             counts_status = not rt.has_status
             changed = _spec_part(new, counts_status) != _spec_part(old, counts_status)
             meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
-        new = self._admit(rt, new, old, opts)
         if not explicit_fields or not managed_fields_readable(new):  # undecodable ones are ignored, as in kube
             meta = _meta(new)
             meta["managedFields"] = track_update(old, new, manager=opts.manager, api_version=rt.api_version,
@@ -516,7 +522,8 @@ class ClusterAPI:
                                    f"terminated", {"name": namespace, "kind": "namespaces"})
 
     def _check_precondition(self, rt: ResourceType, old: dict, new: dict) -> None:
-        wanted = (new.get("metadata") or {}).get("resourceVersion")
+        meta = new.get("metadata")
+        wanted = meta.get("resourceVersion") if isinstance(meta, dict) else None
         if wanted and wanted != old["metadata"].get("resourceVersion"):
             raise errors.conflict(rt, old["metadata"]["name"])
 

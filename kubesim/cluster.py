@@ -109,6 +109,7 @@ class SimCluster:
             material = self.tls_material or TlsMaterial.generate([opts.host])
             ssl_context = server_ssl_context(material.cert_pem, material.key_pem)
             self.ca_pem = material.ca_pem
+            self.api.root_ca_pem = material.ca_pem.decode()
         server = ApiServer(self.api, self.token, bookmark_interval=opts.bookmark_interval)
         self._runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()

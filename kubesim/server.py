@@ -23,6 +23,7 @@ from aiohttp import web
 from kubesim import discovery, errors
 from kubesim.api import APPLY, ClusterAPI, WriteOptions
 from kubesim.errors import ApiError
+from kubesim.protobuf import PROTOBUF, ProtobufError, decode_delete_options
 from kubesim.resources import ResourceType
 from kubesim.selectors import field_matcher, label_matcher
 from kubesim.store import TooOld, WatchEvent
@@ -326,7 +327,13 @@ class ApiServer:
         options: dict = {}
         if request.can_read_body:
             raw = await request.read()
-            if raw.strip():
+            content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type == PROTOBUF and raw:  # kubectl's typed clients (`kubectl drain`) send protobuf here
+                try:
+                    options = _delete_options(decode_delete_options(raw))
+                except ProtobufError as exc:
+                    raise errors.bad_request(f"unable to decode the protobuf DeleteOptions body: {exc}") from exc
+            elif raw.strip():
                 options = _delete_options(decode_json(raw))
         propagation = q.get("propagationPolicy") or options.get("propagationPolicy")
         orphan = options.get("orphanDependents")

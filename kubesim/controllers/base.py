@@ -153,8 +153,14 @@ class ControllerManager:
                     self._enqueue_later(controller, key, self.api.clock.scaled(again))
 
     def _backoff(self, controller: Controller, key: Key, failures: dict[Key, int], exc: Exception) -> float:
+        """Simulated seconds until the retry: doubling from 50 ms up to 1,000 s of *real* time (client-go's
+        rate limiter caps near there). The traceback is logged once per key; later retries log one line."""
         self.errors += 1
         count = failures[key] = failures.get(key, 0) + 1
-        log.warning("controller=%s key=%s attempt=%d error=%r", controller.name, key, count, exc,
-                    exc_info=not isinstance(exc, ApiError))
-        return min(0.05 * 2 ** count, 30.0)
+        if count == 1:
+            log.warning("controller=%s key=%s error=%r", controller.name, key, exc,
+                        exc_info=not isinstance(exc, ApiError))
+        else:
+            log.warning("controller=%s key=%s attempt=%d error=%r", controller.name, key, count, exc)
+        real_seconds = min(0.05 * 2 ** min(count, 30), 1000.0)
+        return real_seconds * self.api.clock.speed

@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fleetline.jsoncopy import clone
-from kubesim.api import ClusterAPI
+from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.controllers.base import Controller, Key, key_of, owner_uids
 from kubesim.resources import ResourceType
 from kubesim.store import WatchEvent
 
 NAMESPACES = ("", "namespaces")
+SERVICE_ACCOUNTS = ("", "serviceaccounts")
+CONFIG_MAPS = ("", "configmaps")
+DEFAULT_SERVICE_ACCOUNT = "default"
+ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
 
 
 class GarbageCollector(Controller):
@@ -108,16 +115,31 @@ class GarbageCollector(Controller):
 
 
 class NamespaceController(Controller):
-    """A namespace being deleted: delete everything in it, then remove the namespace."""
+    """Namespaces: a live one gets what kube-controller-manager gives every namespace (the `default`
+    ServiceAccount, the `kube-root-ca.crt` ConfigMap); a deleted one has everything in it deleted, then goes."""
 
     name = "namespace-controller"
-    watches = (NAMESPACES,)
+    watches = (NAMESPACES, SERVICE_ACCOUNTS, CONFIG_MAPS)
+
+    def keys_for(self, event: WatchEvent) -> Iterable[Key]:
+        meta = event.object["metadata"]
+        if event.resource == NAMESPACES:
+            return [key_of(event)]
+        if event.type == "DELETED" and meta.get("name") in (DEFAULT_SERVICE_ACCOUNT, ROOT_CA_CONFIG_MAP):
+            return [(NAMESPACES, "", meta.get("namespace", ""))]
+        return []
+
+    def initial_keys(self) -> Iterable[Key]:
+        return [key_of(ns, NAMESPACES) for ns in self.api.store.list(NAMESPACES)]
 
     def reconcile(self, key: Key) -> float | None:
         ns = self.api.store.get(NAMESPACES, "", key[2])
-        if ns is None or not ns["metadata"].get("deletionTimestamp"):
+        if ns is None:
             return None
         name = ns["metadata"]["name"]
+        if not ns["metadata"].get("deletionTimestamp"):
+            self._ensure_defaults(name)
+            return None
         for rt in {(r.group, r.plural): r for r in self.api.registry.all() if r.namespaced}.values():
             for obj in self.api.store.list((rt.group, rt.plural), name):
                 if not obj["metadata"].get("deletionTimestamp"):
@@ -127,6 +149,18 @@ class NamespaceController(Controller):
             return None
         return 0.5
 
+    def _ensure_defaults(self, namespace: str) -> None:
+        if self.api.store.get(SERVICE_ACCOUNTS, namespace, DEFAULT_SERVICE_ACCOUNT) is None:
+            self.api.create(self.api.type("", "ServiceAccount"), namespace,
+                            {"metadata": {"name": DEFAULT_SERVICE_ACCOUNT}}, self.write_options())
+        if self.api.root_ca_pem and self.api.store.get(CONFIG_MAPS, namespace, ROOT_CA_CONFIG_MAP) is None:
+            self.api.create(self.api.type("", "ConfigMap"), namespace, {
+                "metadata": {"name": ROOT_CA_CONFIG_MAP,
+                             "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                "data": {"ca.crt": self.api.root_ca_pem}}, self.write_options())
+
+    def write_options(self) -> WriteOptions:
+        return WriteOptions(manager="kube-controller-manager")
 
 
 NODES = ("", "nodes")

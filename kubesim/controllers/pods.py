@@ -35,6 +35,7 @@ from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import rfc3339
 from kubesim.controllers.base import Controller, Key
 from kubesim.controllers.events import record_event
+from kubesim.errors import ApiError
 from kubesim.quantity import parse_quantity
 from kubesim.resources import ResourceType
 from kubesim.scheduling import choose_node, group_by_node
@@ -155,34 +156,85 @@ class PodAdmission:
 # ---------------------------------------------------------------------------------------------- scheduler
 
 
+# kube-scheduler's per-pod back-off (podInitialBackoffSeconds, podMaxBackoffSeconds), in simulated seconds.
+SCHEDULE_BACKOFF_START, SCHEDULE_BACKOFF_CAP = 1.0, 10.0
+RETRY_BATCH = 50  # unschedulable pods retried per pass before the scheduler yields to the event loop
+# The key of the scheduler's unschedulable queue: reconciling it retries the pods a cluster change moved.
+UNSCHEDULABLE_QUEUE: Key = (("kubesim.fleetline.io", "unschedulable-pods"), "", "")
+
+
+@dataclass
+class Waiting:
+    """An unschedulable pod in the scheduler's unschedulable queue."""
+
+    attempts: int = 0
+    retry_at: float = 0.0  # time.monotonic() when its back-off ends
+    moved: bool = False  # a cluster change since its last attempt may have made room
+
+
+def _node_changed(event: WatchEvent) -> bool:
+    """Whether a Node event can change a scheduling verdict (what the default filters look at)."""
+    if event.type != "MODIFIED" or event.old is None:
+        return True
+    new, old = event.object, event.old
+    return (new.get("spec") != old.get("spec")
+            or new["metadata"].get("labels") != old["metadata"].get("labels")
+            or (new.get("status") or {}).get("allocatable") != (old.get("status") or {}).get("allocatable"))
+
+
+def _pod_changed(event: WatchEvent) -> bool:
+    """Whether a pending pod's event is worth another scheduling attempt (not a status-only write)."""
+    if event.type != "MODIFIED" or event.old is None:
+        return True
+    new, old = event.object, event.old
+    return (new.get("spec") != old.get("spec")
+            or new["metadata"].get("labels") != old["metadata"].get("labels")
+            or new["metadata"].get("deletionTimestamp") != old["metadata"].get("deletionTimestamp"))
+
+
 class Scheduler(Controller):
-    """Binds pending pods to nodes (kube-scheduler with the default profile, see `kubesim.scheduling`)."""
+    """Binds pending pods to nodes (kube-scheduler with the default profile, see `kubesim.scheduling`).
+
+    Like kube-scheduler, it keeps unschedulable pods in an unschedulable queue: a cluster change that may
+    make room (a Node added or changed, a bound pod deleted or finished) moves them back, and they are retried
+    once their per-pod back-off (1 s doubling to 10 s after each failed attempt) has passed — Node changes
+    skip the back-off, so new capacity is used at once. Retries run in batches of `RETRY_BATCH`, yielding to
+    the event loop in between, and the pods bound to each node are grouped once per store revision.
+    """
 
     name = "default-scheduler"
     watches = (PODS, NODES)
 
     def __init__(self, api: ClusterAPI) -> None:
         super().__init__(api)
-        self._waiting: set[tuple[str, str]] = set()  # unschedulable pods, retried when the cluster changes
+        self._waiting: dict[tuple[str, str], Waiting] = {}
+        self._grouped: tuple[int, dict[str, list[dict]]] | None = None  # (store revision, pods by node)
 
-    def _retry_waiting(self) -> list[Key]:
-        return [(PODS, ns, name) for ns, name in sorted(self._waiting)]
+    def _move_waiting(self, skip_backoff: bool) -> list[Key]:
+        if not self._waiting:
+            return []
+        now = time.monotonic()
+        for entry in self._waiting.values():
+            entry.moved = True
+            if skip_backoff:
+                entry.retry_at = min(entry.retry_at, now)
+        return [UNSCHEDULABLE_QUEUE]
 
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == NODES:
-            return self._retry_waiting()
+            return self._move_waiting(skip_backoff=True) if _node_changed(event) else []
         meta, spec = event.object["metadata"], event.object.get("spec") or {}
         if not spec.get("nodeName"):
             if event.type == "DELETED":
-                self._waiting.discard((meta.get("namespace") or "", meta["name"]))
+                self._waiting.pop((meta.get("namespace") or "", meta["name"]), None)
                 return []
-            return [(PODS, meta.get("namespace") or "", meta["name"])]
+            return [(PODS, meta.get("namespace") or "", meta["name"])] if _pod_changed(event) else []
         if event.type == "DELETED":
-            return self._retry_waiting()
+            return self._move_waiting(skip_backoff=False)
         phase = (event.object.get("status") or {}).get("phase")
         old_phase = ((event.old or {}).get("status") or {}).get("phase")
         if phase in TERMINAL and old_phase not in TERMINAL:
-            return self._retry_waiting()
+            return self._move_waiting(skip_backoff=False)
         return []
 
     def initial_keys(self) -> Iterable[Key]:
@@ -191,26 +243,62 @@ class Scheduler(Controller):
                 yield PODS, pod["metadata"].get("namespace") or "", pod["metadata"]["name"]
 
     def reconcile(self, key: Key) -> float | None:
+        if key == UNSCHEDULABLE_QUEUE:
+            return self._retry_moved()
         _, namespace, name = key
+        self._schedule(namespace, name)
+        return None
+
+    def _retry_moved(self) -> float | None:
+        """Retry the moved pods whose back-off has passed, a batch at a time; when to look again."""
+        now = time.monotonic()
+        due = sorted(k for k, entry in self._waiting.items() if entry.moved and entry.retry_at <= now)
+        for namespace, name in due[:RETRY_BATCH]:
+            try:
+                self._schedule(namespace, name)
+            except ApiError as exc:
+                if exc.code == 404:
+                    self._waiting.pop((namespace, name), None)
+                elif (entry := self._waiting.get((namespace, name))) is not None:
+                    entry.retry_at = now + self.api.clock.scaled(SCHEDULE_BACKOFF_START)
+        if len(due) > RETRY_BATCH:
+            return 0.0  # more are due: the worker yields to the event loop, then runs the next batch
+        later = [entry.retry_at for entry in self._waiting.values() if entry.moved]
+        if not later:
+            return None
+        return max(min(later) - now, 0.001) * self.api.clock.speed  # simulated seconds
+
+    def _pods_by_node(self) -> dict[str, list[dict]]:
+        """The bound pods grouped by node, computed at most once per store revision."""
+        revision = self.api.store.revision
+        if self._grouped is None or self._grouped[0] != revision:
+            self._grouped = (revision, group_by_node(self.api.store.list(PODS)))
+        return self._grouped[1]
+
+    def _schedule(self, namespace: str, name: str) -> None:
         pod = self.api.store.get(PODS, namespace, name)
         spec = (pod or {}).get("spec") or {}
         if pod is None or spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
-            self._waiting.discard((namespace, name))
-            return None
+            self._waiting.pop((namespace, name), None)
+            return
         if (spec.get("schedulerName") or self.name) != self.name:
-            return None  # another scheduler's pod
+            self._waiting.pop((namespace, name), None)
+            return  # another scheduler's pod
         try:
-            placement = choose_node(pod, self.api.store.list(NODES), group_by_node(self.api.store.list(PODS)))
+            placement = choose_node(pod, self.api.store.list(NODES), self._pods_by_node())
             node, message = placement.node, placement.message
         except ValueError as exc:  # a malformed quantity on the pod or a node
             node, message = None, str(exc)
         if node is None:
-            self._waiting.add((namespace, name))
+            entry = self._waiting.setdefault((namespace, name), Waiting())
+            entry.attempts += 1
+            backoff_seconds = min(SCHEDULE_BACKOFF_START * 2 ** (entry.attempts - 1), SCHEDULE_BACKOFF_CAP)
+            entry.retry_at = time.monotonic() + self.api.clock.scaled(backoff_seconds)
+            entry.moved = False
             self._mark_unschedulable(pod, message)
         else:
-            self._waiting.discard((namespace, name))
+            self._waiting.pop((namespace, name), None)
             self._bind(pod, node)
-        return None
 
     def _bind(self, pod: dict, node: str) -> None:
         rt = self.api.type("", "Pod")

@@ -417,3 +417,17 @@ def test_table_watch_with_an_unknown_include_object_is_400(sim: ClusterThread) -
     code, body, _ = request(sim, "GET", CM_PATH + "?watch=1&timeoutSeconds=1&includeObject=nope", accept=table)
     assert code == 400, body  # was a 200 stream cut short by the failure
     assert_status(body, 400, "BadRequest")
+
+
+@pytest.mark.parametrize("method,content_type", [("PUT", "application/json"), ("PATCH", "application/merge-patch+json"),
+                                                 ("PATCH", "application/json-patch+json"),
+                                                 ("PATCH", "application/strategic-merge-patch+json"),
+                                                 ("PATCH", "application/apply-patch+yaml"), ("DELETE", None)])
+def test_huge_bodies_are_413_for_every_write(sim: ClusterThread, method: str, content_type: str | None) -> None:
+    request(sim, "POST", CM_PATH, json.dumps({"metadata": {"name": "huge"}}).encode())
+    big = b'{"data": {"blob": "' + b"x" * (MAX_BODY_BYTES + 10) + b'"}}'
+    code, body, _ = request(sim, method, CM_PATH + "/huge?fieldManager=t", big, content_type)
+    assert code == 413, body
+    assert_status(body, 413, "RequestEntityTooLarge")
+    assert request(sim, "GET", CM_PATH + "/huge")[0] == 200
+    store_is_intact(sim)

@@ -238,3 +238,33 @@ def test_gpu_deployment_pending_until_a_gpu_node_joins(kubectl: Kubectl) -> None
                        "allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "8"}}}
     kubectl("create", "-f", "-", input=json.dumps(node))
     kubectl("wait", "--for=condition=Available", "deployment/web", "--timeout=60s")
+
+
+def test_drain_deletes_pods_with_protobuf_delete_options(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=WEB_V1)
+    kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+    node = get_json(kubectl, "pods", "-l", "app=web")["items"][0]["spec"]["nodeName"]
+    kubectl("drain", node, "--ignore-daemonsets", "--disable-eviction", "--timeout=60s")
+    assert get_json(kubectl, "node", node)["spec"]["unschedulable"] is True
+    wait_for(lambda: all(p["spec"].get("nodeName") != node for p in get_json(kubectl, "pods", "-l", "app=web")
+                         ["items"]), message=f"no web pod left on {node}")
+    kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+
+
+def test_scale_with_current_replicas_puts_a_scale_object(kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", input=WEB_V1)
+    kubectl("scale", "deployment/web", "--current-replicas=2", "--replicas=3")
+    assert get_json(kubectl, "deployment", "web")["spec"]["replicas"] == 3
+    proc = kubectl("scale", "deployment/web", "--current-replicas=2", "--replicas=5", check=False)
+    assert proc.returncode != 0 and "expected replicas to be 2" in proc.stderr.lower() + proc.stdout.lower()
+
+
+def test_reapplying_equivalent_quantities_changes_nothing(kubectl: Kubectl) -> None:
+    manifest = WEB_V1.replace("        image: busybox:1.36\n", "        image: busybox:1.36\n        resources:\n"
+                              "          requests: {cpu: 0.5}\n")
+    kubectl("apply", "-f", "-", input=manifest)
+    before = get_json(kubectl, "deployment", "web")["metadata"]
+    kubectl("apply", "-f", "-", input=manifest)
+    after = get_json(kubectl, "deployment", "web")["metadata"]
+    assert after["generation"] == before["generation"] == 1
+    assert after["resourceVersion"] == before["resourceVersion"]

@@ -89,10 +89,11 @@ def test_orphan_propagation_keeps_dependents(kube: Clients) -> None:
 
 def test_limit_and_continue_page_through_a_list(kube: Clients) -> None:
     for i in range(7):
-        kube.core_v1.create_namespaced_config_map("default", cm(f"page-{i}"))
+        kube.core_v1.create_namespaced_config_map("default", cm(f"page-{i}", labels={"paged": "yes"}))
     names, token = [], None
     while True:
-        page = kube.core_v1.list_namespaced_config_map("default", limit=3, _continue=token)
+        page = kube.core_v1.list_namespaced_config_map("default", limit=3, _continue=token,
+                                                       label_selector="paged=yes")
         names += [c.metadata.name for c in page.items]
         token = page.metadata._continue
         if not token:
@@ -102,6 +103,15 @@ def test_limit_and_continue_page_through_a_list(kube: Clients) -> None:
     with pytest.raises(ApiException) as err:
         kube.core_v1.list_namespaced_config_map("default", limit=3, _continue="not-a-token")
     assert err.value.status == 400
+
+
+def test_every_namespace_gets_its_service_account_and_root_ca(kube: Clients, sim: ClusterThread) -> None:
+    kube.core_v1.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="fresh")))
+    wait_for(lambda: kube.core_v1.read_namespaced_service_account("default", "fresh"), message="default SA")
+    ca = wait_for(lambda: kube.core_v1.read_namespaced_config_map("kube-root-ca.crt", "fresh"), message="root CA")
+    assert ca.data["ca.crt"] == sim.cluster.ca_pem.decode()
+    kube.core_v1.delete_namespaced_service_account("default", "fresh")
+    wait_for(lambda: kube.core_v1.read_namespaced_service_account("default", "fresh"), message="SA recreated")
 
 
 def test_field_selectors(kube: Clients) -> None:
@@ -125,9 +135,10 @@ def test_dry_run_persists_nothing(kube: Clients) -> None:
 
 def test_watch_bookmarks_and_initial_events_end(sim: ClusterThread) -> None:
     url = (f"{sim.url}/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true"
-           f"&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=2")
+           f"&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=2&labelSelector=w%3D1")
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {sim.token}"})
-    sim.call(lambda api: api.create(api.type("", "ConfigMap"), "default", cm("present"), WriteOptions("test")))
+    present = cm("present", labels={"w": "1"})
+    sim.call(lambda api: api.create(api.type("", "ConfigMap"), "default", present, WriteOptions("test")))
     with urllib.request.urlopen(req, timeout=10, context=sim.ssl_context()) as resp:
         events = [json.loads(line) for line in resp]
     types = [e["type"] for e in events]
