@@ -78,13 +78,41 @@ def image_pull_policy(image: object) -> str:
     return "Always" if tag in ("", "latest") else "IfNotPresent"
 
 
+def _probe(probe: dict) -> None:
+    """SetDefaults_Probe and SetDefaults_HTTPGetAction."""
+    _set(probe, "timeoutSeconds", 1)
+    _set(probe, "periodSeconds", 10)
+    _set(probe, "successThreshold", 1)
+    _set(probe, "failureThreshold", 3)
+    http_get = _dict(probe.get("httpGet"))
+    if http_get is not None:
+        _set(http_get, "scheme", "HTTP")
+
+
 def _container(ctr: dict) -> None:
     _set(ctr, "imagePullPolicy", image_pull_policy(ctr.get("image")))
     _set(ctr, "terminationMessagePath", "/dev/termination-log")
     _set(ctr, "terminationMessagePolicy", "File")
     for port in _items(ctr.get("ports")):
         _set(port, "protocol", "TCP")
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = _dict(ctr.get(kind))
+        if probe is not None:
+            _probe(probe)
     _resources(ctr)
+
+
+def _requests_from_limits(ctr: dict) -> None:
+    """SetDefaults_Pod: each limit without a request becomes the request too (Pods only, not templates)."""
+    resources = _dict(ctr.get("resources"))
+    limits = _dict((resources or {}).get("limits"))
+    if not limits:
+        return
+    requests = _child(resources, "requests")
+    if requests is not None:
+        for name, value in limits.items():
+            if requests.get(name) is None:
+                requests[name] = value
 
 
 def pod_spec(spec: dict) -> None:
@@ -117,9 +145,18 @@ def _template(spec: dict) -> None:
 
 
 def _pod(obj: dict) -> None:
+    """SetDefaults_Pod, plus what the ServiceAccount and Priority admission plug-ins add to every Pod."""
     spec = _dict(obj.get("spec"))
     if spec is not None:
         pod_spec(spec)
+        for group in ("initContainers", "containers"):
+            for ctr in _items(spec.get(group)):
+                _requests_from_limits(ctr)
+        _set(spec, "enableServiceLinks", True)
+        _set(spec, "serviceAccountName", spec.get("serviceAccount") or "default")
+        _set(spec, "serviceAccount", spec["serviceAccountName"])
+        if not spec.get("priorityClassName"):
+            _set(spec, "priority", 0)
 
 
 def _deployment(spec: dict) -> None:

@@ -11,6 +11,7 @@ The integer views the scheduler uses (`milli_value`, `int_value`) round up away 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -38,6 +39,11 @@ def parse_quantity(value: str | int | float) -> Fraction:
     (plus a bare sign, which it quietly reads as zero).
     """
     text = _as_text(value)
+    # The scheduler parses the same few quantities for every pod it places; short texts are memoized.
+    return _parse_short(text) if len(text) <= 64 else _parse(text)
+
+
+def _parse(text: str) -> Fraction:
     match = _NUMBER.fullmatch(text)
     if match is None:
         raise ValueError(f"invalid quantity {text!r}: {_EXPECTED}")
@@ -65,6 +71,9 @@ def parse_quantity(value: str | int | float) -> Fraction:
     if binary and amount > _MAX_BINARY:
         amount = _MAX_BINARY
     return -amount if sign == "-" else amount
+
+
+_parse_short = functools.lru_cache(maxsize=4096)(_parse)
 
 
 def _as_text(value: object) -> str:

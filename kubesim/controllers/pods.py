@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,12 +34,12 @@ from datetime import datetime, timedelta
 from fleetline.jsoncopy import clone
 from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import rfc3339
-from kubesim.controllers.base import Controller, Key
+from kubesim.controllers.base import Controller, Key, log
 from kubesim.controllers.events import record_event
 from kubesim.errors import ApiError
 from kubesim.quantity import parse_quantity
 from kubesim.resources import ResourceType
-from kubesim.scheduling import choose_node, group_by_node
+from kubesim.scheduling import choose_node
 from kubesim.store import WatchEvent
 
 PODS = ("", "pods")
@@ -158,9 +159,9 @@ class PodAdmission:
 
 # kube-scheduler's per-pod back-off (podInitialBackoffSeconds, podMaxBackoffSeconds), in simulated seconds.
 SCHEDULE_BACKOFF_START, SCHEDULE_BACKOFF_CAP = 1.0, 10.0
-RETRY_BATCH = 50  # unschedulable pods retried per pass before the scheduler yields to the event loop
-# The key of the scheduler's unschedulable queue: reconciling it retries the pods a cluster change moved.
-UNSCHEDULABLE_QUEUE: Key = (("kubesim.fleetline.io", "unschedulable-pods"), "", "")
+SCHEDULE_BATCH = 50  # scheduling attempts per pass before the scheduler yields to the event loop
+# The key of the scheduler's queue: reconciling it tries the pods that arrived or that a cluster change moved.
+SCHEDULING_QUEUE: Key = (("kubesim.fleetline.io", "scheduling-queue"), "", "")
 
 
 @dataclass
@@ -198,8 +199,10 @@ class Scheduler(Controller):
     Like kube-scheduler, it keeps unschedulable pods in an unschedulable queue: a cluster change that may
     make room (a Node added or changed, a bound pod deleted or finished) moves them back, and they are retried
     once their per-pod back-off (1 s doubling to 10 s after each failed attempt) has passed — Node changes
-    skip the back-off, so new capacity is used at once. Retries run in batches of `RETRY_BATCH`, yielding to
-    the event loop in between, and the pods bound to each node are grouped once per store revision.
+    skip the back-off, so new capacity is used at once. Attempts run in batches of `SCHEDULE_BATCH`,
+    yielding to the event loop in between, so a burst of new pods never stalls the API. The pods bound to
+    each node are indexed from the store's Pod writes as they happen, so an attempt costs what `choose_node`
+    costs, not a scan of every pod.
     """
 
     name = "default-scheduler"
@@ -208,7 +211,33 @@ class Scheduler(Controller):
     def __init__(self, api: ClusterAPI) -> None:
         super().__init__(api)
         self._waiting: dict[tuple[str, str], Waiting] = {}
-        self._grouped: tuple[int, dict[str, list[dict]]] | None = None  # (store revision, pods by node)
+        self._active: dict[tuple[str, str], None] = {}  # pods to try at once, in arrival order
+        # The bound pods by node, kept in step with the store (the scheduler cache of kube-scheduler).
+        self._bound: dict[str, dict[tuple[str, str], dict]] = {}
+        self._grouped: dict[str, list[dict]] | None = None  # `_bound` in `choose_node`'s shape; None: stale
+        for pod in api.store.list(PODS):
+            self._track(None, pod)
+        observe = weakref.WeakMethod(self._observe)
+        # `accept` runs synchronously inside every Pod write, so the index never lags the store; it queues nothing.
+        api.store.subscribe(PODS, accept=lambda event: bool((fn := observe()) and fn(event)))
+
+    def _observe(self, event: WatchEvent) -> bool:
+        self._track(event.old, None if event.type == "DELETED" else event.object)
+        return False
+
+    def _track(self, old: dict | None, new: dict | None) -> None:
+        for pod, add in ((old, False), (new, True)):
+            node = ((pod or {}).get("spec") or {}).get("nodeName")
+            if node:
+                meta = pod["metadata"]
+                pods = self._bound.setdefault(node, {})
+                if add:
+                    pods[(meta.get("namespace") or "", meta["name"])] = pod
+                else:
+                    pods.pop((meta.get("namespace") or "", meta["name"]), None)
+                    if not pods:
+                        del self._bound[node]
+                self._grouped = None
 
     def _move_waiting(self, skip_backoff: bool) -> list[Key]:
         if not self._waiting:
@@ -218,7 +247,7 @@ class Scheduler(Controller):
             entry.moved = True
             if skip_backoff:
                 entry.retry_at = min(entry.retry_at, now)
-        return [UNSCHEDULABLE_QUEUE]
+        return [SCHEDULING_QUEUE]
 
     def keys_for(self, event: WatchEvent) -> Iterable[Key]:
         if event.resource == NODES:
@@ -227,8 +256,12 @@ class Scheduler(Controller):
         if not spec.get("nodeName"):
             if event.type == "DELETED":
                 self._waiting.pop((meta.get("namespace") or "", meta["name"]), None)
+                self._active.pop((meta.get("namespace") or "", meta["name"]), None)
                 return []
-            return [(PODS, meta.get("namespace") or "", meta["name"])] if _pod_changed(event) else []
+            if not _pod_changed(event):
+                return []
+            self._active[(meta.get("namespace") or "", meta["name"])] = None
+            return [SCHEDULING_QUEUE]
         if event.type == "DELETED":
             return self._move_waiting(skip_backoff=False)
         phase = (event.object.get("status") or {}).get("phase")
@@ -243,25 +276,34 @@ class Scheduler(Controller):
                 yield PODS, pod["metadata"].get("namespace") or "", pod["metadata"]["name"]
 
     def reconcile(self, key: Key) -> float | None:
-        if key == UNSCHEDULABLE_QUEUE:
-            return self._retry_moved()
+        if key == SCHEDULING_QUEUE:
+            return self._run_queue()
         _, namespace, name = key
         self._schedule(namespace, name)
         return None
 
-    def _retry_moved(self) -> float | None:
-        """Retry the moved pods whose back-off has passed, a batch at a time; when to look again."""
+    def _run_queue(self) -> float | None:
+        """Try the arrived pods, then the moved ones whose back-off has passed, a batch at a time."""
         now = time.monotonic()
-        due = sorted(k for k, entry in self._waiting.items() if entry.moved and entry.retry_at <= now)
-        for namespace, name in due[:RETRY_BATCH]:
+        due = list(itertools.islice(self._active, SCHEDULE_BATCH))
+        if len(due) < SCHEDULE_BATCH:
+            due += sorted(k for k, entry in self._waiting.items()
+                          if entry.moved and entry.retry_at <= now and k not in self._active)
+        for namespace, name in due[:SCHEDULE_BATCH]:
+            self._active.pop((namespace, name), None)
             try:
                 self._schedule(namespace, name)
-            except ApiError as exc:
-                if exc.code == 404:
+            except Exception as exc:  # one pod's failure must not hold up the rest of the batch
+                if isinstance(exc, ApiError) and exc.code == 404:
                     self._waiting.pop((namespace, name), None)
-                elif (entry := self._waiting.get((namespace, name))) is not None:
-                    entry.retry_at = now + self.api.clock.scaled(SCHEDULE_BACKOFF_START)
-        if len(due) > RETRY_BATCH:
+                elif isinstance(exc, ApiError) and exc.code == 409:
+                    self._active[(namespace, name)] = None  # raced with another writer: look again now
+                else:
+                    log.warning("controller=%s pod=%s/%s error=%r", self.name, namespace, name, exc,
+                                exc_info=not isinstance(exc, ApiError))
+                    entry = self._waiting.setdefault((namespace, name), Waiting())
+                    entry.moved, entry.retry_at = True, now + self.api.clock.scaled(SCHEDULE_BACKOFF_START)
+        if len(due) > SCHEDULE_BATCH or self._active:
             return 0.0  # more are due: the worker yields to the event loop, then runs the next batch
         later = [entry.retry_at for entry in self._waiting.values() if entry.moved]
         if not later:
@@ -269,11 +311,10 @@ class Scheduler(Controller):
         return max(min(later) - now, 0.001) * self.api.clock.speed  # simulated seconds
 
     def _pods_by_node(self) -> dict[str, list[dict]]:
-        """The bound pods grouped by node, computed at most once per store revision."""
-        revision = self.api.store.revision
-        if self._grouped is None or self._grouped[0] != revision:
-            self._grouped = (revision, group_by_node(self.api.store.list(PODS)))
-        return self._grouped[1]
+        """The bound pods grouped by node name, rebuilt only after a bound pod changed."""
+        if self._grouped is None:
+            self._grouped = {node: [pods[key] for key in sorted(pods)] for node, pods in self._bound.items()}
+        return self._grouped
 
     def _schedule(self, namespace: str, name: str) -> None:
         pod = self.api.store.get(PODS, namespace, name)

@@ -609,7 +609,7 @@ def test_image_pull_policy_and_quantities():
                                                 f"{base}.requests[cpu]": "FieldValueInvalid"}
     apply_defaults(RT["Pod"], pod)  # numbers become the strings the client reads
     assert pod["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1", "nvidia.com/gpu": "2"},
-                                                         "requests": {"cpu": "500m"}}
+                                                         "requests": {"cpu": "500m", "nvidia.com/gpu": "2"}}
     assert validate(RT["Pod"], pod) == []
 
 
@@ -637,3 +637,49 @@ def test_print_cost_of_validate(capsys):
         print(f"\nDeployment: validate {per_validate:.0f} us, unknown_fields {per_unknown:.0f} us, "
               f"client from_dict {per_from_dict:.0f} us per call")
     assert validate(rt, obj) == []
+
+
+# ---------------------------------------------------------------- pod defaults from kube-apiserver 1.32
+
+PROBED = {"name": "m", "image": "model:v1", "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "2"},
+                                                           "requests": {"cpu": "500m"}},
+          "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "initialDelaySeconds": 5},
+          "livenessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 30}}
+PROBE_DEFAULTS = {"timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3}
+
+
+def test_pod_requests_default_to_limits_and_pod_only_fields_are_set():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [copy.deepcopy(PROBED)], "initContainers": [
+               {"name": "init", "image": "busybox:1.36", "resources": {"limits": {"memory": "64Mi"}}}]}}
+    apply_defaults(RT["Pod"], pod)
+    spec = pod["spec"]
+    assert spec["containers"][0]["resources"] == {"limits": {"nvidia.com/gpu": "1", "cpu": "2"},
+                                                  "requests": {"nvidia.com/gpu": "1", "cpu": "500m"}}
+    assert spec["initContainers"][0]["resources"]["requests"] == {"memory": "64Mi"}
+    assert (spec["serviceAccountName"], spec["serviceAccount"]) == ("default", "default")
+    assert spec["priority"] == 0 and spec["enableServiceLinks"] is True
+    named = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+             "spec": {"serviceAccountName": "runner", "containers": [{"name": "m", "image": "x:1"}]}}
+    apply_defaults(RT["Pod"], named)
+    assert (named["spec"]["serviceAccountName"], named["spec"]["serviceAccount"]) == ("runner", "runner")
+    assert validate(RT["Pod"], pod) == [] and unknown_fields(RT["Pod"], pod) == []
+
+
+def test_probes_are_defaulted_in_pods_and_templates_but_requests_only_in_pods():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [copy.deepcopy(PROBED)]}}
+    dep = valid("Deployment")
+    dep["spec"]["template"]["spec"]["containers"] = [copy.deepcopy(PROBED)]
+    apply_defaults(RT["Pod"], pod)
+    apply_defaults(RT["Deployment"], dep)
+    for ctr in (pod["spec"]["containers"][0], dep["spec"]["template"]["spec"]["containers"][0]):
+        assert ctr["readinessProbe"] == {"httpGet": {"path": "/ready", "port": 8080, "scheme": "HTTP"},
+                                         "initialDelaySeconds": 5, "periodSeconds": 10, **PROBE_DEFAULTS}
+        assert ctr["livenessProbe"] == {"tcpSocket": {"port": 8080}, "periodSeconds": 30, **PROBE_DEFAULTS}
+    template = dep["spec"]["template"]["spec"]
+    assert template["containers"][0]["resources"]["requests"] == {"cpu": "500m"}
+    assert not {"serviceAccountName", "priority", "enableServiceLinks"} & set(template)
+    twice = copy.deepcopy(pod)
+    apply_defaults(RT["Pod"], twice)
+    assert twice == pod
