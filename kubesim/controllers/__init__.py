@@ -8,6 +8,7 @@ from kubesim.controllers.base import Controller
 from kubesim.controllers.batch import CronJobController, JobController
 from kubesim.controllers.daemonsets import DaemonSetController
 from kubesim.controllers.deployments import DeploymentController
+from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController, NodeStatusController
 from kubesim.controllers.network import (
     EndpointsController,
@@ -15,8 +16,8 @@ from kubesim.controllers.network import (
     VolumeBinder,
     install_admission,
 )
-from kubesim.controllers.pods import Kubelet, Scheduler
 from kubesim.controllers.replicasets import ReplicaSetController
+from kubesim.controllers.scheduler import Scheduler
 from kubesim.controllers.statefulsets import StatefulSetController
 
 

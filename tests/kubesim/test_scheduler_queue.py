@@ -8,8 +8,10 @@ from kubesim import store as store_module
 from kubesim.api import ClusterAPI, WriteOptions
 from kubesim.clock import Clock
 from kubesim.cluster import ClusterOptions, node_manifest
-from kubesim.controllers import default_controllers, pods
-from kubesim.controllers.pods import PODS, SCHEDULE_BATCH, SCHEDULING_QUEUE, Scheduler
+from kubesim.controllers import default_controllers
+from kubesim.controllers import scheduler as scheduler_module
+from kubesim.controllers.pods import PODS
+from kubesim.controllers.scheduler import SCHEDULE_BATCH, SCHEDULING_QUEUE, Scheduler
 from tests.kubesim.conftest import Clients, wait_for
 
 OPTS = WriteOptions("test")
@@ -73,8 +75,13 @@ def test_unschedulable_pods_back_off_and_retry_in_batches(monkeypatch) -> None:
     first = bound(api)
     assert len(first) == 1
     attempts = []
-    original = pods.choose_node
-    monkeypatch.setattr(pods, "choose_node", lambda pod, *rest: (attempts.append(pod), original(pod, *rest))[1])
+    original = scheduler_module.choose_node
+
+    def counting_choose_node(pod, *rest):  # noqa: ANN001, ANN202 - same signature as choose_node
+        attempts.append(pod)
+        return original(pod, *rest)
+
+    monkeypatch.setattr(scheduler_module, "choose_node", counting_choose_node)
 
     # A freed GPU right after their first attempt: the waiting pods are still in back-off (1 s at speed 1).
     api.delete(api.type("", "Pod"), "default", first[0])
