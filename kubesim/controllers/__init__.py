@@ -8,6 +8,7 @@ from kubesim.controllers.base import Controller
 from kubesim.controllers.batch import CronJobController, JobController
 from kubesim.controllers.daemonsets import DaemonSetController
 from kubesim.controllers.deployments import DeploymentController
+from kubesim.controllers.disruption import DisruptionController
 from kubesim.controllers.kubelet import Kubelet
 from kubesim.controllers.lifecycle import GarbageCollector, NamespaceController, NodeStatusController
 from kubesim.controllers.network import (
@@ -28,4 +29,4 @@ def default_controllers(api: ClusterAPI, sidecar_injection: bool = True) -> list
             Scheduler(api), Kubelet(api), JobController(api), CronJobController(api),
             LoadBalancerController(api), EndpointsController(api), VolumeBinder(api),
             DeploymentController(api), ReplicaSetController(api), StatefulSetController(api),
-            DaemonSetController(api), HorizontalPodAutoscalerController(api)]
+            DaemonSetController(api), HorizontalPodAutoscalerController(api), DisruptionController(api)]

@@ -146,3 +146,29 @@ def test_watch_bookmarks_and_initial_events_end(sim: ClusterThread) -> None:
     assert events[1]["type"] == "BOOKMARK"
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     assert types.count("BOOKMARK") >= 3, types  # periodic bookmarks every 0.2 s over 2 s
+
+
+def test_pod_disruption_budget_status_counts_ready_pods(kube: Clients) -> None:
+    labels = {"app": "infer"}
+    kube.apps_v1.create_namespaced_deployment("default", k8s.V1Deployment(
+        metadata=k8s.V1ObjectMeta(name="infer"),
+        spec=k8s.V1DeploymentSpec(replicas=3, selector=k8s.V1LabelSelector(match_labels=labels),
+                                  template=k8s.V1PodTemplateSpec(metadata=k8s.V1ObjectMeta(labels=labels),
+                                                                 spec=k8s.V1PodSpec(containers=[k8s.V1Container(
+                                                                     name="server", image="infer:v1")])))))
+    policy = k8s.PolicyV1Api(kube.api_client)
+    policy.create_namespaced_pod_disruption_budget("default", k8s.V1PodDisruptionBudget(
+        metadata=k8s.V1ObjectMeta(name="infer"),
+        spec=k8s.V1PodDisruptionBudgetSpec(min_available=2, selector=k8s.V1LabelSelector(match_labels=labels))))
+
+    def settled() -> k8s.V1PodDisruptionBudgetStatus | None:
+        status = policy.read_namespaced_pod_disruption_budget("infer", "default").status
+        return status if status and status.current_healthy == 3 else None
+
+    status = wait_for(settled, message="3 healthy pods counted")
+    assert (status.expected_pods, status.desired_healthy, status.disruptions_allowed) == (3, 2, 1)
+    assert [c.type for c in status.conditions if c.status == "True"] == ["DisruptionAllowed"]
+    policy.patch_namespaced_pod_disruption_budget("infer", "default", {"spec": {"minAvailable": "100%"}})
+    wait_for(lambda: policy.read_namespaced_pod_disruption_budget("infer", "default").status.disruptions_allowed
+             == 0 and policy.read_namespaced_pod_disruption_budget("infer", "default").status.desired_healthy == 3,
+             message="no disruption allowed at minAvailable 100%")
