@@ -148,9 +148,11 @@ class ControllerManager:
             if again is not None:
                 if again <= 0:
                     self.enqueue(controller, key)
-                    await asyncio.sleep(0)
                 else:
                     self._enqueue_later(controller, key, self.api.clock.scaled(again))
+            # Yield after every reconcile: a long queue must not keep API requests and other controllers
+            # waiting (Queue.get on a non-empty queue returns without giving the loop a turn).
+            await asyncio.sleep(0)
 
     def _backoff(self, controller: Controller, key: Key, failures: dict[Key, int], exc: Exception) -> float:
         """Simulated seconds until the retry: doubling from 50 ms up to 1,000 s of *real* time (client-go's
