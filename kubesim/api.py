@@ -100,6 +100,9 @@ class ClusterAPI:
         self.store = store or Store()
         self.registry = Registry()
         self.mutators: list[Mutator] = []
+        # Controllers' event aggregation cache (kubesim.controllers.events.EventSeries); client-go keeps one per
+        # process, kubesim one per cluster. Created by the first event recorded.
+        self.event_series: object = None
         self.root_ca_pem = ""  # the cluster CA, published in every namespace's kube-root-ca.crt (when TLS is on)
         for ns in SYSTEM_NAMESPACES:
             self.create(self.type("", "Namespace"), "", {"metadata": {"name": ns}}, WriteOptions("kube-apiserver"))

@@ -320,3 +320,18 @@ def test_sidecar_is_injected_only_in_labelled_namespaces(kube: Clients) -> None:
                     message="the meshed Deployment's pod")
     assert [c.name for c in pods[0].spec.containers] == ["main", "mesh-proxy"]
     wait_for(lambda: is_ready(read(kube, "bare", "meshed")), message="the injected pod Ready")
+
+
+def test_events_list_in_the_order_they_happened_and_repeats_aggregate(sim) -> None:
+    from kubesim.api import WriteOptions
+    from kubesim.controllers.events import record_event
+
+    def record(api):
+        cm = api.create(api.type("", "ConfigMap"), "default", {"metadata": {"name": "evented"}}, WriteOptions("t"))
+        for reason in ("Zeta", "Alpha", "Mid", "Alpha"):
+            record_event(api, cm, "Normal", reason, f"{reason} happened", "tester")
+        events = [e for e in api.list(api.type("", "Event"), "default").items
+                  if e["involvedObject"]["name"] == "evented"]
+        return [(e["reason"], e["count"]) for e in events]
+
+    assert sim.call(record) == [("Zeta", 1), ("Alpha", 2), ("Mid", 1)]
