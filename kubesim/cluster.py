@@ -123,11 +123,24 @@ class SimCluster:
         if opts.controllers:
             self._manager = ControllerManager(self.api, default_controllers(self.api, opts.sidecar_injection))
             self._manager.start()
+            self._publish_apiserver_service(port)
         if opts.kubeconfig_dir is not None:
             opts.kubeconfig_dir.mkdir(parents=True, exist_ok=True)
             self.kubeconfig_path = opts.kubeconfig_dir / f"{self.name}.kubeconfig"
             write_kubeconfig(self.kubeconfig_path, self.name, self.url, self.token, self.ca_pem)
         return self
+
+    def _publish_apiserver_service(self, port: int) -> None:
+        """The `kubernetes` Service in `default` with its Endpoints, as kube-apiserver publishes itself."""
+        opts = WriteOptions("kube-apiserver")
+        self.api.create(self.api.type("", "Service"), "default", {
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}}, opts)
+        self.api.create(self.api.type("", "Endpoints"), "default", {
+            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": self.options.host}],
+                         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}, opts)
 
     async def stop(self) -> None:
         if self._manager is not None:
@@ -159,6 +172,18 @@ class SimFleet:
             cluster_options = ClusterOptions(**{**self.options.__dict__, "port": port})
             self.clusters.append(await SimCluster(name, cluster_options, material).start())
         return self
+
+    def _publish_apiserver_service(self, port: int) -> None:
+        """The `kubernetes` Service in `default` with its Endpoints, as kube-apiserver publishes itself."""
+        opts = WriteOptions("kube-apiserver")
+        self.api.create(self.api.type("", "Service"), "default", {
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}}, opts)
+        self.api.create(self.api.type("", "Endpoints"), "default", {
+            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [{"addresses": [{"ip": self.options.host}],
+                         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}, opts)
 
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.clusters))

@@ -62,7 +62,7 @@ TEMPLATE_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _service_ips(api: ClusterAPI, skip: tuple[str, str]) -> tuple[set[str], set[int]]:
     """Cluster IPs and node ports held by every Service but `skip` (namespace, name)."""
-    ips, ports = set(RESERVED_IPS), set()
+    ips, ports = set(), set()
     for svc in api.store.list(SERVICES):
         meta = svc["metadata"]
         if (meta.get("namespace"), meta["name"]) == skip:
@@ -102,7 +102,7 @@ class ServiceAdmission:
         if wanted == "None":
             spec["clusterIPs"] = ["None"]
         elif not wanted:
-            spec["clusterIP"] = self._free_ip(used_ips)
+            spec["clusterIP"] = self._free_ip(used_ips | RESERVED_IPS)  # reserved ones only when asked for
             spec["clusterIPs"] = [spec["clusterIP"]]
         elif wanted != old_spec.get("clusterIP"):
             self._check_ip(rt, name, wanted, used_ips)

@@ -172,3 +172,10 @@ def test_pod_disruption_budget_status_counts_ready_pods(kube: Clients) -> None:
     wait_for(lambda: policy.read_namespaced_pod_disruption_budget("infer", "default").status.disruptions_allowed
              == 0 and policy.read_namespaced_pod_disruption_budget("infer", "default").status.desired_healthy == 3,
              message="no disruption allowed at minAvailable 100%")
+
+
+def test_the_apiserver_publishes_the_kubernetes_service(kube: Clients, sim: ClusterThread) -> None:
+    svc = kube.core_v1.read_namespaced_service("kubernetes", "default")
+    assert svc.spec.cluster_ip == "10.96.0.1" and svc.spec.ports[0].port == 443
+    endpoints = kube.core_v1.read_namespaced_endpoints("kubernetes", "default")
+    assert endpoints.subsets[0].ports[0].port == sim.cluster.port
