@@ -308,7 +308,6 @@ class ClusterAPI:
             changed = _spec_part(new, counts_status) != _spec_part(old, counts_status)
             meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
         if not explicit_fields or not managed_fields_readable(new):  # undecodable ones are ignored, as in kube
-            meta = _meta(new)
             meta["managedFields"] = track_update(old, new, manager=opts.manager, api_version=rt.api_version,
                                                  node=schema_for(rt.group, rt.kind), subresource=subresource,
                                                  now=self.clock.timestamp())

@@ -173,18 +173,6 @@ class SimFleet:
             self.clusters.append(await SimCluster(name, cluster_options, material).start())
         return self
 
-    def _publish_apiserver_service(self, port: int) -> None:
-        """The `kubernetes` Service in `default` with its Endpoints, as kube-apiserver publishes itself."""
-        opts = WriteOptions("kube-apiserver")
-        self.api.create(self.api.type("", "Service"), "default", {
-            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}}, opts)
-        self.api.create(self.api.type("", "Endpoints"), "default", {
-            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-            "subsets": [{"addresses": [{"ip": self.options.host}],
-                         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}, opts)
-
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.clusters))
         self.clusters.clear()

@@ -54,6 +54,7 @@ class Store:
         self._history: deque[WatchEvent] = deque(maxlen=history_size)
         self._compacted = 0  # the newest revision that has left the history
         self._subscriptions: dict[ResourceKey | None, list[Subscription]] = {}
+        self._observers: dict[ResourceKey, list[Callable[[WatchEvent], None]]] = {}
         self._uids: set[str] = set()
         self._dependents: dict[str, set[tuple[ResourceKey, ObjectKey]]] = {}  # owner uid -> dependents
         self.revision = 1
@@ -136,6 +137,8 @@ class Store:
         if len(self._history) == self._history.maxlen:
             self._compacted = self._history[0].revision
         self._history.append(event)
+        for observe in self._observers.get(event.resource, ()):
+            observe(event)
         for sub in self._subscriptions.get(event.resource, ()):
             if sub.accept is None or sub.accept(event):
                 sub.queue.put_nowait(event)
@@ -155,6 +158,16 @@ class Store:
         sub = Subscription(resource, accept)
         self._subscriptions.setdefault(resource, []).append(sub)
         return sub
+
+    def observe(self, resource: ResourceKey, callback: Callable[[WatchEvent], None]) -> None:
+        """Call `callback` synchronously inside every write of `resource`, before any subscriber hears of it
+        (for indexes that must never lag the store)."""
+        self._observers.setdefault(resource, []).append(callback)
+
+    def unobserve(self, resource: ResourceKey, callback: Callable[[WatchEvent], None]) -> None:
+        callbacks = self._observers.get(resource, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
 
     def unsubscribe(self, sub: Subscription) -> None:
         subs = self._subscriptions.get(sub.resource, [])

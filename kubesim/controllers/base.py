@@ -73,6 +73,10 @@ class Controller(ABC):
     def write_options(self) -> WriteOptions:
         return WriteOptions(manager=self.name)
 
+    def stop(self) -> None:
+        """Release what the controller registered outside its own state (the manager calls it on stop)."""
+        return None
+
 
 class ControllerManager:
     """Runs controllers against one cluster: one dispatcher task and one worker task per controller."""
@@ -96,6 +100,8 @@ class ControllerManager:
 
     async def stop(self) -> None:
         self.api.store.unsubscribe(self._subscription)
+        for controller in self.controllers:
+            controller.stop()
         for timer in self._timers:
             timer.cancel()
         for task in self._tasks:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -87,13 +86,13 @@ class Scheduler(Controller):
         self._grouped: dict[str, list[dict]] | None = None  # `_bound` in `choose_node`'s shape; None: stale
         for pod in api.store.list(PODS):
             self._track(None, pod)
-        observe = weakref.WeakMethod(self._observe)
-        # `accept` runs synchronously inside every Pod write, so the index never lags the store; it queues nothing.
-        api.store.subscribe(PODS, accept=lambda event: bool((fn := observe()) and fn(event)))
+        api.store.observe(PODS, self._observe)  # inside every Pod write, so the index never lags the store
 
-    def _observe(self, event: WatchEvent) -> bool:
+    def stop(self) -> None:
+        self.api.store.unobserve(PODS, self._observe)
+
+    def _observe(self, event: WatchEvent) -> None:
         self._track(event.old, None if event.type == "DELETED" else event.object)
-        return False
 
     def _track(self, old: dict | None, new: dict | None) -> None:
         for pod, add in ((old, False), (new, True)):
