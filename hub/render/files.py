@@ -1,0 +1,202 @@
+"""The only way the renderer reads a repository: a working directory, or a Git commit's tree without checkout.
+
+Paths are repository-relative POSIX strings ("" is the root). `resolve` turns a reference written in a
+kustomization into such a path and refuses what would leave the repository: absolute paths, `..` escapes,
+remote URLs, and symlinks whose target lies outside. Both implementations follow symlinks that stay inside.
+`content_id` gives a cheap identity of a file's bytes (the blob id in Git) for memoisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from abc import ABC, abstractmethod
+from typing import Literal
+
+from hub.render.errors import RenderError
+
+Kind = Literal["file", "dir"]
+
+_REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)")
+_MAX_LINK_HOPS = 40
+
+
+class RepoFiles(ABC):
+    """A read-only view of one revision of a repository."""
+
+    @abstractmethod
+    def kind(self, path: str) -> Kind | None:
+        """"file", "dir", or None when nothing is there (symlinks followed)."""
+
+    @abstractmethod
+    def read(self, path: str) -> bytes:
+        """The bytes of a file; FileNotFoundError when `path` is not a file."""
+
+    @abstractmethod
+    def listdir(self, path: str) -> list[str]:
+        """The sorted entry names of a directory."""
+
+    @abstractmethod
+    def content_id(self, path: str) -> str:
+        """An identity of the file's content: equal ids mean equal bytes."""
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """What this view shows, for messages: a directory or `repo@revision`."""
+
+
+def resolve(base_dir: str, reference: str, file: str, field: str) -> str:
+    """The repository path `reference` names, written in `file` (whose directory is `base_dir`) at `field`.
+
+    Refuses remote URLs, absolute paths and paths that climb out of the repository, with a RenderError
+    naming the file and field."""
+    if not isinstance(reference, str) or not reference.strip():
+        raise RenderError(file, f"expected a relative path, found {reference!r}", field)
+    if _REMOTE.match(reference) or "?ref=" in reference:
+        raise RenderError(file, f"remote resource {reference!r} is not supported: Fleetline renders only files "
+                                "in the repository (vendor the remote base into the repository instead)", field)
+    if reference.startswith("/") or re.match(r"^[a-zA-Z]:[\\/]", reference):
+        raise RenderError(file, f"absolute path {reference!r} is not allowed: use a path relative to "
+                                f"{base_dir or 'the repository root'}", field)
+    joined = posixpath.normpath(posixpath.join(base_dir, reference))
+    if joined == ".":
+        return ""
+    if joined == ".." or joined.startswith("../"):
+        raise RenderError(file, f"path {reference!r} leaves the repository: a kustomization may only read files "
+                                "inside the repository", field)
+    return joined
+
+
+def within(directory: str, path: str) -> bool:
+    """Whether `path` is `directory` or below it (both repository paths)."""
+    return directory == "" or path == directory or path.startswith(directory + "/")
+
+
+class DirectoryFiles(RepoFiles):
+    """A repository as a directory on disk (a working tree, or any directory treated as the root)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.path.realpath(root)
+
+    @property
+    def label(self) -> str:
+        return self.root
+
+    def _real(self, path: str) -> str | None:
+        """The real on-disk path of `path`, or None when it does not exist; refuses symlinks leaving root."""
+        candidate = os.path.join(self.root, path) if path else self.root
+        if not os.path.lexists(candidate):
+            return None
+        real = os.path.realpath(candidate)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise RenderError(path, "is a symlink to a target outside the repository; only links that stay "
+                                    "inside the repository are followed")
+        return real if os.path.exists(real) else None
+
+    def kind(self, path: str) -> Kind | None:
+        real = self._real(path)
+        if real is None:
+            return None
+        mode = os.stat(real).st_mode
+        if stat.S_ISDIR(mode):
+            return "dir"
+        return "file" if stat.S_ISREG(mode) else None
+
+    def read(self, path: str) -> bytes:
+        real = self._real(path)
+        if real is None or not os.path.isfile(real):
+            raise FileNotFoundError(path)
+        with open(real, "rb") as handle:
+            return handle.read()
+
+    def listdir(self, path: str) -> list[str]:
+        real = self._real(path)
+        if real is None or not os.path.isdir(real):
+            raise FileNotFoundError(path)
+        return sorted(os.listdir(real))
+
+    def content_id(self, path: str) -> str:
+        return hashlib.sha1(self.read(path)).hexdigest()  # noqa: S324 - an identity, not a signature
+
+
+class GitTreeFiles(RepoFiles):
+    """One commit's tree of a Git repository, read through GitPython without a checkout."""
+
+    def __init__(self, repo_path: str | os.PathLike[str], revision: str = "HEAD") -> None:
+        import git  # GitPython; imported here so that directory rendering does not need it
+
+        self.repo = git.Repo(repo_path)
+        try:
+            self.commit = self.repo.commit(revision)
+        except (git.BadName, ValueError) as exc:
+            raise RenderError(str(repo_path), f"revision {revision!r} not found in the repository") from exc
+        self.revision = self.commit.hexsha
+        self._tree = self.commit.tree
+        self._entries: dict[str, object] = {}
+
+    @property
+    def label(self) -> str:
+        return f"{self.repo.working_dir or self.repo.git_dir}@{self.revision[:12]}"
+
+    def _lookup(self, path: str) -> object | None:
+        """The tree or blob at `path` with symlinks resolved (None when absent)."""
+        if path in self._entries:
+            return self._entries[path]
+        entry = self._walk(path, 0)
+        self._entries[path] = entry
+        return entry
+
+    def _walk(self, path: str, hops: int) -> object | None:
+        node = self._tree
+        parts = [p for p in path.split("/") if p]
+        for index, part in enumerate(parts):
+            if node.type != "tree":
+                return None
+            try:
+                node = node[part]
+            except KeyError:
+                return None
+            if node.type == "blob" and node.mode == 0o120000:  # a symlink: follow it inside the tree
+                if hops >= _MAX_LINK_HOPS:
+                    raise RenderError(path, "too many levels of symbolic links")
+                target = node.data_stream.read().decode("utf-8", "replace")
+                link_dir = "/".join(parts[:index])
+                if target.startswith("/"):
+                    raise RenderError(path, f"is a symlink to the absolute path {target!r}; only links that stay "
+                                            "inside the repository are followed")
+                joined = posixpath.normpath(posixpath.join(link_dir, target, *parts[index + 1:]))
+                if joined == ".." or joined.startswith("../"):
+                    raise RenderError(path, f"is a symlink to {target!r}, outside the repository; only links "
+                                            "that stay inside the repository are followed")
+                return self._walk("" if joined == "." else joined, hops + 1)
+        return node
+
+    def kind(self, path: str) -> Kind | None:
+        node = self._lookup(path)
+        if node is None:
+            return None
+        if node.type == "tree":
+            return "dir"
+        return "file" if node.type == "blob" else None
+
+    def read(self, path: str) -> bytes:
+        node = self._lookup(path)
+        if node is None or node.type != "blob":
+            raise FileNotFoundError(path)
+        return node.data_stream.read()
+
+    def listdir(self, path: str) -> list[str]:
+        node = self._lookup(path)
+        if node is None or node.type != "tree":
+            raise FileNotFoundError(path)
+        return sorted(item.name for item in node)
+
+    def content_id(self, path: str) -> str:
+        node = self._lookup(path)
+        if node is None or node.type != "blob":
+            raise FileNotFoundError(path)
+        return node.hexsha

@@ -1,0 +1,143 @@
+"""One object on its way through a kustomize build, with the bookkeeping kustomize keeps beside it.
+
+`Resource.obj` is the manifest as plain JSON values; everything else is build state that is never printed:
+where the object came from (for errors and duplicate reports), the ids it had before a prefix, suffix,
+namespace or hash renamed it (kustomize's `config.kubernetes.io/previous*` build annotations, which the
+name-reference fixer needs), and, for generated ConfigMaps and Secrets, the merge behavior and whether the
+name still needs its content-hash suffix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kinds that are not namespaced (kustomize's list in kyaml/openapi: the built-in cluster-scoped kinds).
+CLUSTER_SCOPED_KINDS = frozenset({
+    "APIService", "CSIDriver", "CSINode", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding",
+    "ComponentStatus", "CustomResourceDefinition", "FlowSchema", "IngressClass", "MutatingWebhookConfiguration",
+    "Namespace", "Node", "PersistentVolume", "PodSecurityPolicy", "PriorityClass", "PriorityLevelConfiguration",
+    "RuntimeClass", "SelfSubjectAccessReview", "SelfSubjectRulesReview", "StorageClass",
+    "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration", "VolumeAttachment",
+})
+
+
+@dataclass(frozen=True)
+class ResId:
+    """kustomize's resource id: group, version, kind, name and namespace ("" for cluster-scoped kinds)."""
+
+    group: str
+    version: str
+    kind: str
+    name: str
+    namespace: str = ""
+
+    def gvk(self) -> str:
+        """`group/version/kind` as kustomize prints it in ids (`~G` for the core group)."""
+        return f"{self.group or '~G'}_{self.version or '~V'}_{self.kind}"
+
+    def same_object(self, other: ResId) -> bool:
+        """kustomize's ResId.Equals: same group, version, kind, name, and namespace ("" == "default")."""
+        return (self.group, self.version, self.kind, self.name) == (other.group, other.version, other.kind,
+                                                                    other.name) and \
+            _effective_namespace(self) == _effective_namespace(other)
+
+    def __str__(self) -> str:
+        where = f"[{self.namespace}]" if self.namespace else ""
+        return f"{self.kind}/{self.name}{where} ({self.group or 'core'}/{self.version})"
+
+
+def _effective_namespace(rid: ResId) -> str:
+    if rid.kind in CLUSTER_SCOPED_KINDS:
+        return ""
+    return rid.namespace or "default"
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """`apps/v1` -> ("apps", "v1"); `v1` -> ("", "v1")."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+@dataclass
+class Resource:
+    """An object in a build: the manifest, its origin and kustomize's build-time bookkeeping."""
+
+    obj: dict
+    origin: str  # repository-relative file that declared or generated it
+    previous_ids: list[ResId] = field(default_factory=list)  # oldest first; excludes the current id
+    behavior: str = ""  # generated ConfigMap/Secret: "create", "merge" or "replace"; "" when not generated
+    needs_hash: bool = False  # a generated object whose name gets kustomize's content-hash suffix
+    prefixes: list[str] = field(default_factory=list)  # name prefixes applied, outermost last
+    suffixes: list[str] = field(default_factory=list)  # name suffixes applied, outermost last
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def api_version(self) -> str:
+        value = self.obj.get("apiVersion")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def kind(self) -> str:
+        value = self.obj.get("kind")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def metadata(self) -> dict:
+        meta = self.obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = self.obj["metadata"] = {}
+        return meta
+
+    @property
+    def name(self) -> str:
+        value = self.metadata.get("name")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def namespace(self) -> str:
+        value = self.metadata.get("namespace")
+        return value if isinstance(value, str) else ""
+
+    def cur_id(self) -> ResId:
+        group, version = split_api_version(self.api_version)
+        return ResId(group, version, self.kind, self.name, self.namespace)
+
+    def orig_id(self) -> ResId:
+        """The id the object had when it was first read or generated."""
+        return self.previous_ids[0] if self.previous_ids else self.cur_id()
+
+    def all_ids(self) -> list[ResId]:
+        """Every id the object has had, oldest first, ending with the current one."""
+        return [*self.previous_ids, self.cur_id()]
+
+    def labels(self) -> dict:
+        value = self.metadata.get("labels")
+        return value if isinstance(value, dict) else {}
+
+    def annotations(self) -> dict:
+        value = self.metadata.get("annotations")
+        return value if isinstance(value, dict) else {}
+
+    # -- changing identity -----------------------------------------------------------------------------
+
+    def rename(self, name: str | None = None, namespace: str | None = None) -> None:
+        """Change the name and/or namespace, remembering the id it had (for name references)."""
+        before = self.cur_id()
+        if name is not None:
+            self.metadata["name"] = name
+        if namespace is not None:
+            self.metadata["namespace"] = namespace
+        if self.cur_id() != before:
+            self.previous_ids.append(before)
+
+    def copy(self) -> Resource:
+        from fleetline.jsoncopy import clone
+
+        return Resource(obj=clone(self.obj), origin=self.origin, previous_ids=list(self.previous_ids),
+                        behavior=self.behavior, needs_hash=self.needs_hash, prefixes=list(self.prefixes),
+                        suffixes=list(self.suffixes))
+
+    def __repr__(self) -> str:
+        return f"Resource({self.cur_id()} from {self.origin})"
