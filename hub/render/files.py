@@ -48,6 +48,10 @@ class RepoFiles(ABC):
     def label(self) -> str:
         """What this view shows, for messages: a directory or `repo@revision`."""
 
+    def read_with_id(self, path: str) -> tuple[bytes, str]:
+        """The bytes of a file and their `content_id`, in one go where the view can."""
+        return self.read(path), self.content_id(path)
+
 
 def resolve(base_dir: str, reference: str, file: str, field: str) -> str:
     """The repository path `reference` names, written in `file` (whose directory is `base_dir`) at `field`.
@@ -120,7 +124,11 @@ class DirectoryFiles(RepoFiles):
         return sorted(os.listdir(real))
 
     def content_id(self, path: str) -> str:
-        return hashlib.sha1(self.read(path)).hexdigest()  # noqa: S324 - an identity, not a signature
+        return self.read_with_id(path)[1]
+
+    def read_with_id(self, path: str) -> tuple[bytes, str]:
+        data = self.read(path)
+        return data, hashlib.sha1(data).hexdigest()  # noqa: S324 - an identity, not a signature
 
 
 class GitTreeFiles(RepoFiles):
