@@ -2,9 +2,11 @@
 
 A build's output is a function of what it observed through `RepoFiles`: the kind of each path it probed
 (including paths it found missing), the content of each file it read, and the entries of each directory it
-listed. `RecordingFiles` wraps a view and adds each observation to every open scope; an `Inputs` set can be
-checked against another revision's view (`still_valid`), and turned into the repository paths a change to
-which would invalidate it (`paths`), which is what the change-impact graph is made of.
+listed. `RecordingFiles` wraps a view; each `scope` (one per kustomization directory being built) collects
+the observations made directly inside it, and holds the scopes of the directories it built in turn, so a
+build leaves a tree of `Inputs` that mirrors the kustomization tree. An `Inputs` tree can be checked against
+another revision's view (`still_valid`) and gives the paths a change to which would invalidate it, which is
+what the change-impact graph is made of.
 """
 
 from __future__ import annotations
@@ -19,15 +21,40 @@ from hub.render.files import Kind, RepoFiles
 Observation = tuple[str, str, object]
 
 
-@dataclass
+@dataclass(eq=False)
 class Inputs:
-    """The observations one build made."""
+    """The observations made while building `directory`, and the inputs of the directories it built."""
 
-    observations: set[Observation] = field(default_factory=set)
+    directory: str
+    own: set[Observation] = field(default_factory=set)
+    children: list[Inputs] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Inputs]:
+        """This node and every node below it, each once."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield node
+            stack.extend(node.children)
+
+    def observations(self) -> set[Observation]:
+        """Every observation of this build, its own and its children's."""
+        result: set[Observation] = set()
+        for node in self.walk():
+            result |= node.own
+        return result
+
+    def paths(self) -> set[str]:
+        """Every repository path whose change (content, existence, entries) could change the result."""
+        return {path for _, path, _ in self.observations()}
 
     def still_valid(self, files: RepoFiles) -> bool:
         """Whether `files` shows the repository exactly as these observations saw it."""
-        for op, path, seen in self.observations:
+        for op, path, seen in self.observations():
             try:
                 if op == "kind":
                     now: object = files.kind(path)
@@ -35,44 +62,41 @@ class Inputs:
                     now = files.content_id(path)
                 else:
                     now = tuple(files.listdir(path))
-            except (FileNotFoundError, OSError):
-                return False
-            except Exception:  # noqa: BLE001 - a path that now fails (e.g. an escaping symlink) is a change
+            except Exception:  # noqa: BLE001 - a path that now fails to read (gone, escaping link) is a change
                 return False
             if now != seen:
                 return False
         return True
 
-    def paths(self) -> set[str]:
-        """Every repository path whose change (content, existence, or entries) could change the result."""
-        return {path for _, path, _ in self.observations}
-
 
 class RecordingFiles(RepoFiles):
-    """A view that records every observation made through it into the scopes open at that moment."""
+    """A view that records every observation made through it into the innermost open scope."""
 
     def __init__(self, inner: RepoFiles) -> None:
         self.inner = inner
         self._scopes: list[Inputs] = []
 
     @contextmanager
-    def scope(self) -> Iterator[Inputs]:
-        """Record the observations made inside the `with` block (nested scopes all receive them)."""
-        inputs = Inputs()
+    def scope(self, directory: str) -> Iterator[Inputs]:
+        """Record the observations made inside the `with` block as the inputs of `directory`; the new scope
+        becomes a child of the scope that was open."""
+        inputs = Inputs(directory)
+        if self._scopes:
+            self._scopes[-1].children.append(inputs)
         self._scopes.append(inputs)
         try:
             yield inputs
         finally:
-            self._scopes.remove(inputs)
+            self._scopes.pop()
 
-    def note(self, observations: set[Observation]) -> None:
-        """Add observations made elsewhere (a memoised sub-build reused here) to the open scopes."""
-        for inputs in self._scopes:
-            inputs.observations |= observations
+    def adopt(self, inputs: Inputs) -> None:
+        """Attach the inputs of a build made earlier (a memoised directory reused here) to the open scope."""
+        if self._scopes:
+            self._scopes[-1].children.append(inputs)
 
     def _record(self, observation: Observation) -> None:
-        for inputs in self._scopes:
-            inputs.observations.add(observation)
+        if self._scopes:
+            self._scopes[-1].own.add(observation)
 
     @property
     def label(self) -> str:
@@ -87,6 +111,11 @@ class RecordingFiles(RepoFiles):
         data, content_id = self.inner.read_with_id(path)
         self._record(("read", path, content_id))
         return data
+
+    def read_with_id(self, path: str) -> tuple[bytes, str]:
+        data, content_id = self.inner.read_with_id(path)
+        self._record(("read", path, content_id))
+        return data, content_id
 
     def listdir(self, path: str) -> list[str]:
         entries = self.inner.listdir(path)

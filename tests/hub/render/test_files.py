@@ -85,15 +85,18 @@ def test_resolve_and_within() -> None:
     assert within("", "anything")
 
 
-def test_recording_files_collects_observations_for_invalidation(repo: Path) -> None:
+def test_recording_files_collects_a_tree_of_inputs(repo: Path) -> None:
     recording = RecordingFiles(DirectoryFiles(repo))
-    with recording.scope() as outer:
+    with recording.scope("overlays/eu") as outer:
         recording.read("base/cm.yaml")
-        with recording.scope() as inner:
+        with recording.scope("base") as inner:
             recording.kind("base/missing.yaml")
             recording.listdir("base")
+    assert outer.children == [inner]
     assert inner.paths() == {"base/missing.yaml", "base"}
+    assert {p for _, p, _ in outer.own} == {"base/cm.yaml"}
     assert outer.paths() == {"base/cm.yaml", "base/missing.yaml", "base"}
     assert outer.still_valid(DirectoryFiles(repo))
     (repo / "base" / "missing.yaml").write_text("kind: ConfigMap\n")
     assert inner.still_valid(DirectoryFiles(repo)) is False
+    assert outer.still_valid(DirectoryFiles(repo)) is False
