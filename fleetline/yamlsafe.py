@@ -83,6 +83,17 @@ _Loader.add_constructor("tag:yaml.org,2002:bool", lambda loader, node: loader.co
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
+class _Loader11(_Loader):
+    """go-yaml v2's YAML 1.1 typing (what sigs.k8s.io/yaml's YAMLToJSON uses): the 1.2 rules above, plus
+    y, n, yes, no, on and off (in their usual capitalisations) are booleans."""
+
+
+_BOOL11 = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+_Loader11.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL11, list("yYnNoO"))
+_Loader11.add_constructor("tag:yaml.org,2002:bool", lambda loader, node: loader.construct_scalar(node).lower()
+                          in ("true", "y", "yes", "on"))
+
+
 @dataclass
 class _Walk:
     """Copies a loaded document into plain JSON-like values within the alias budget and depth limit."""
@@ -141,12 +152,13 @@ def _checked_text(data: bytes | str, source: str) -> str:
     return data
 
 
-def iter_documents(data: bytes | str, source: str) -> Iterator[object]:
+def iter_documents(data: bytes | str, source: str, *, yaml11: bool = False) -> Iterator[object]:
     """Each document of a YAML stream as plain values (dict, list, str, int, float, bool, None);
-    empty documents are yielded as None. Raises YamlError naming `source`."""
+    empty documents are yielded as None. Raises YamlError naming `source`. `yaml11` types scalars as
+    sigs.k8s.io/yaml does (kustomize reads JSON 6902 patches written in YAML that way)."""
     text = _checked_text(data, source)
     walk = _Walk(source, len(text) + ALIAS_SLACK)
-    loader = _Loader(text)
+    loader = (_Loader11 if yaml11 else _Loader)(text)
     try:
         while loader.check_data():
             yield walk.value(loader.get_data(), 0)

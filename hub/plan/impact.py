@@ -33,6 +33,14 @@ def _path(path: str) -> tuple[str, str]:
     return ("path", path)
 
 
+def _listing(path: str) -> tuple[str, str]:
+    return ("listing", path)
+
+
+def _observed(op: str, path: str) -> tuple[str, str]:
+    return _listing(path) if op == "list" else _path(path)
+
+
 def _directory(directory: str) -> tuple[str, str]:
     return ("kustomization", directory)
 
@@ -42,7 +50,7 @@ class ImpactGraph:
 
     def __init__(self) -> None:
         self.graph = nx.DiGraph()
-        self._recorded: dict[str, Inputs] = {}  # directory -> the inputs its edges currently come from
+        self._recorded: dict[str, list[Inputs]] = {}  # directory -> the inputs its edges currently come from
 
     def record(self, pair: Pair, inputs: Inputs) -> None:
         """Set what `pair`'s latest render read: the tree of inputs its source directory's build recorded.
@@ -51,19 +59,26 @@ class ImpactGraph:
         if pair_node in self.graph:
             self.graph.remove_edges_from(list(self.graph.in_edges(pair_node)))
         self.graph.add_edge(_directory(inputs.directory), pair_node)
+        groups: dict[str, list[Inputs]] = {}  # a directory's nodes in this tree (a top build and its accumulation)
         stack = [inputs]
         while stack:
             node = stack.pop()
-            if self._recorded.get(node.directory) is node:
+            group = groups.setdefault(node.directory, [])
+            if node not in group:
+                group.append(node)
+                stack.extend(node.children)
+        for directory, nodes in groups.items():
+            recorded = self._recorded.get(directory, [])
+            if len(recorded) == len(nodes) and all(node in recorded for node in nodes):
                 continue  # already in the graph (a base shared by many pairs)
-            self._recorded[node.directory] = node
-            target = _directory(node.directory)
+            target = _directory(directory)
             if target in self.graph:
                 self.graph.remove_edges_from(list(self.graph.in_edges(target)))
-            self.graph.add_edges_from((_path(path), target) for _, path, _ in node.own)
-            self.graph.add_edges_from((_directory(child.directory), target) for child in node.children
-                                      if child.directory != node.directory)
-            stack.extend(node.children)
+            self._recorded[directory] = nodes
+            for node in nodes:
+                self.graph.add_edges_from((_observed(op, path), target) for op, path, _ in node.own)
+                self.graph.add_edges_from((_directory(child.directory), target) for child in node.children
+                                          if child.directory != directory)
 
     def forget(self, pair: Pair) -> None:
         """Drop a pair that no longer exists (its application or cluster left the fleet)."""
@@ -74,9 +89,9 @@ class ImpactGraph:
     def pairs(self) -> set[Pair]:
         return {Pair(node[1], node[2]) for node in self.graph if node[0] == "pair"}
 
-    def affected(self, changed_paths: set[str]) -> set[Pair]:
-        """The pairs whose render read any of `changed_paths` (directly or through a base)."""
-        starts = [_path(p) for p in changed_paths if _path(p) in self.graph]
+    def affected(self, change: Change) -> set[Pair]:
+        """The pairs whose render observed anything `change` changed (directly or through a base)."""
+        starts = [n for n in [*map(_path, change.paths), *map(_listing, change.listings)] if n in self.graph]
         reached: set[tuple] = set()
         for start in starts:
             if start not in reached:
@@ -91,23 +106,37 @@ class ImpactGraph:
         return {succ[1] for succ in self.graph.successors(node)}
 
 
-def changed_paths(repo_path: str, old_revision: str, new_revision: str) -> set[str]:
-    """The repository paths a change from `old_revision` to `new_revision` touched: every added, deleted,
-    modified or renamed file (both names), and every ancestor directory of an added or deleted file (their
-    listings changed)."""
-    import git
+@dataclass(frozen=True)
+class Change:
+    """What a commit changed, in the terms builds observe: paths whose content or existence changed, and
+    directories whose list of entries changed."""
 
-    repo = git.Repo(repo_path)
-    old, new = repo.commit(old_revision), repo.commit(new_revision)
+    paths: frozenset[str]
+    listings: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.paths or self.listings)
+
+
+def changed_paths(repo_path: str, old_revision: str, new_revision: str) -> Change:
+    """The change from `old_revision` to `new_revision`: every added, deleted, modified or renamed file
+    (both names), every directory created or removed with them, and the directories whose entries changed."""
+    from hub.render.files import GitTreeFiles
+
+    old, new = GitTreeFiles(repo_path, old_revision), GitTreeFiles(repo_path, new_revision)
     paths: set[str] = set()
-    for diff in old.diff(new):
+    listings: set[str] = set()
+    for diff in old.commit.diff(new.commit):
         for path in {diff.a_path, diff.b_path} - {None}:
             paths.add(path)
-            if diff.new_file or diff.deleted_file or diff.renamed_file or diff.a_path != diff.b_path:
-                parent = posixpath.dirname(path)
-                while True:
-                    paths.add(parent)
-                    if not parent:
-                        break
-                    parent = posixpath.dirname(parent)
-    return paths
+            if old.kind(path) is not None and new.kind(path) is not None:
+                continue  # modified in place: no listing changed
+            parent = posixpath.dirname(path)
+            while True:
+                listings.add(parent)
+                if (old.kind(parent) is None) != (new.kind(parent) is None):
+                    paths.add(parent)  # the directory itself appeared or disappeared
+                if not parent:
+                    break
+                parent = posixpath.dirname(parent)
+    return Change(frozenset(paths), frozenset(listings))

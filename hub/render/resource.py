@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Kinds that are not namespaced (kustomize's list in kyaml/openapi: the built-in cluster-scoped kinds).
+# Kinds Kubernetes serves cluster-scoped (what the hub assumes when filling in a destination namespace).
 CLUSTER_SCOPED_KINDS = frozenset({
     "APIService", "CSIDriver", "CSINode", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding",
     "ComponentStatus", "CustomResourceDefinition", "FlowSchema", "IngressClass", "MutatingWebhookConfiguration",
@@ -20,6 +20,54 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     "ValidatingWebhookConfiguration", "VolumeAttachment",
 })
+
+
+# kustomize v5.5's built-in table of cluster-scoped types (kyaml/openapi precomputedIsNamespaceScoped).
+KUSTOMIZE_CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io/v1", "APIService"),
+    ("apiregistration.k8s.io/v1beta1", "APIService"),
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
+    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration"),
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1beta1", "IngressClass"),
+    ("node.k8s.io/v1", "RuntimeClass"),
+    ("node.k8s.io/v1beta1", "RuntimeClass"),
+    ("policy/v1beta1", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
+    ("scheduling.k8s.io/v1", "PriorityClass"),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
+    ("storage.k8s.io/v1", "CSIDriver"),
+    ("storage.k8s.io/v1", "CSINode"),
+    ("storage.k8s.io/v1", "StorageClass"),
+    ("storage.k8s.io/v1", "VolumeAttachment"),
+    ("storage.k8s.io/v1beta1", "CSIDriver"),
+    ("storage.k8s.io/v1beta1", "CSINode"),
+    ("storage.k8s.io/v1beta1", "StorageClass"),
+    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
+    ("v1", "ComponentStatus"),
+    ("v1", "Namespace"),
+    ("v1", "Node"),
+    ("v1", "NodeProxyOptions"),
+    ("v1", "PersistentVolume"),
+})
+
+
+
+def is_cluster_scoped(api_version: str, kind: str) -> bool:
+    """Whether kustomize v5.5 treats objects of this apiVersion and kind as cluster-scoped (its own table,
+    which is keyed by apiVersion too and differs from Kubernetes for a few newer kinds)."""
+    return (api_version, kind) in KUSTOMIZE_CLUSTER_SCOPED
 
 
 @dataclass(frozen=True)
@@ -122,14 +170,16 @@ class Resource:
 
     # -- changing identity -----------------------------------------------------------------------------
 
-    def rename(self, name: str | None = None, namespace: str | None = None) -> None:
-        """Change the name and/or namespace, remembering the id it had (for name references)."""
+    def rename(self, name: str | None = None, namespace: str | None = None, *, always_record: bool = False) -> None:
+        """Change the name and/or namespace, remembering the id it had (for name references). kustomize's
+        namespace transformer records the id even when nothing changes (`always_record`), which lets a
+        binding subject without a namespace match a ServiceAccount already in the target namespace."""
         before = self.cur_id()
         if name is not None:
             self.metadata["name"] = name
         if namespace is not None:
             self.metadata["namespace"] = namespace
-        if self.cur_id() != before:
+        if always_record or self.cur_id() != before:
             self.previous_ids.append(before)
 
     def copy(self) -> Resource:

@@ -20,54 +20,9 @@ from typing import Any
 from hub.render.errors import RenderError
 from hub.render.fieldspec_tables import NAMESPACE
 from hub.render.fieldspecs import FieldSpecError, apply_fieldspecs, describe, describe_resource
-from hub.render.resource import Resource
-
-# kustomize v5.5's built-in table of cluster-scoped types (kyaml/openapi precomputedIsNamespaceScoped).
-KUSTOMIZE_CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
-    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
-    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io/v1", "APIService"),
-    ("apiregistration.k8s.io/v1beta1", "APIService"),
-    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
-    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration"),
-    ("networking.k8s.io/v1", "IngressClass"),
-    ("networking.k8s.io/v1beta1", "IngressClass"),
-    ("node.k8s.io/v1", "RuntimeClass"),
-    ("node.k8s.io/v1beta1", "RuntimeClass"),
-    ("policy/v1beta1", "PodSecurityPolicy"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
-    ("scheduling.k8s.io/v1", "PriorityClass"),
-    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
-    ("storage.k8s.io/v1", "CSIDriver"),
-    ("storage.k8s.io/v1", "CSINode"),
-    ("storage.k8s.io/v1", "StorageClass"),
-    ("storage.k8s.io/v1", "VolumeAttachment"),
-    ("storage.k8s.io/v1beta1", "CSIDriver"),
-    ("storage.k8s.io/v1beta1", "CSINode"),
-    ("storage.k8s.io/v1beta1", "StorageClass"),
-    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
-    ("v1", "ComponentStatus"),
-    ("v1", "Namespace"),
-    ("v1", "Node"),
-    ("v1", "NodeProxyOptions"),
-    ("v1", "PersistentVolume"),
-})
+from hub.render.resource import Resource, is_cluster_scoped
 
 _ROLE_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
-
-
-def is_cluster_scoped(api_version: str, kind: str) -> bool:
-    """Whether kustomize v5.5 treats objects of this apiVersion and kind as cluster-scoped."""
-    return (api_version, kind) in KUSTOMIZE_CLUSTER_SCOPED
 
 
 def set_namespace(resources: list[Resource], namespace: str, file: str = "", field: str = "namespace") -> None:
@@ -88,9 +43,9 @@ def set_namespace(resources: list[Resource], namespace: str, file: str = "", fie
         api_version, kind = resource.api_version, resource.kind
         new_name = namespace if (kind, api_version) == ("Namespace", "v1") else None
         if is_cluster_scoped(api_version, kind):
-            resource.rename(name=new_name)
+            resource.rename(name=new_name, always_record=True)
         else:
-            resource.rename(name=new_name, namespace=namespace)
+            resource.rename(name=new_name, namespace=namespace, always_record=True)
         specs = [spec for spec in NAMESPACE if spec.path != "metadata/name"]
         apply_fieldspecs(resource, specs, set_value, file, field)
         if kind in _ROLE_BINDINGS:
