@@ -15,18 +15,38 @@ import sys
 
 def add_render_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `fleetline render`; returns the parser so that further modes can add their options."""
-    parser = sub.add_parser("render", help="render a kustomization directory like `kubectl kustomize`",
-                            description="Build the kustomization in DIR in-process (kustomize v5.5 semantics) and "
-                                        "print the resulting YAML stream, as `kubectl kustomize DIR` does.")
-    parser.add_argument("directory", metavar="DIR", help="directory holding a kustomization.yaml")
+    parser = sub.add_parser(
+        "render", help="render a kustomization directory like `kubectl kustomize`, or a cluster's desired state",
+        description="Build the kustomization in DIR in-process (kustomize v5.5 semantics) and print the resulting "
+                    "YAML stream, as `kubectl kustomize DIR` does; or, with --repo and --cluster, print what the "
+                    "hub would send to that cluster, rendered from a Git revision without a checkout.")
+    parser.add_argument("directory", metavar="DIR", nargs="?",
+                        help="directory holding a kustomization.yaml (with --repo: a path inside the repository)")
     parser.add_argument("--root", metavar="PATH",
                         help="repository root: the build reads nothing outside it (default: the Git work tree "
                              "holding DIR, else the current directory if DIR is inside it, else DIR)")
+    parser.add_argument("--repo", metavar="PATH", help="a Git repository (work tree or bare) to render from")
+    parser.add_argument("--revision", metavar="REV", default="HEAD",
+                        help="with --repo: the commit, branch or tag to render (default HEAD)")
+    parser.add_argument("--cluster", metavar="NAME", help="with --repo: render this cluster of fleet.yaml")
+    parser.add_argument("--app", metavar="APP", action="append",
+                        help="with --cluster: only this application (repeatable)")
+    parser.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format")
     parser.set_defaults(run=run_render)
     return parser
 
 
 def run_render(args: argparse.Namespace) -> int:
+    if args.repo:
+        from hub.plan.cli import run_repository_render
+
+        return run_repository_render(args)
+    if args.cluster or args.app:
+        print("error: --cluster and --app need --repo (the Git repository holding fleet.yaml)", file=sys.stderr)
+        return 2
+    if not args.directory:
+        print("error: give a kustomization directory, or --repo PATH --cluster NAME", file=sys.stderr)
+        return 2
     from hub.render.build import Builder
     from hub.render.emit import to_yaml
     from hub.render.errors import RenderError
@@ -48,7 +68,14 @@ def run_render(args: argparse.Namespace) -> int:
         shown = os.path.relpath(os.path.join(root, exc.file)) if exc.file else root
         print(f"error: {RenderError(shown, exc.message, exc.field).describe()}", file=sys.stderr)
         return 1
-    sys.stdout.write(to_yaml(res.obj for res in resources))
+    if args.output == "json":
+        import json
+
+        json.dump({"apiVersion": "v1", "kind": "List", "items": [res.obj for res in resources]}, sys.stdout,
+                  indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_yaml(res.obj for res in resources))
     return 0
 
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from hub.render.errors import RenderError
-from hub.render.resource import CLUSTER_SCOPED_KINDS, ResId, Resource, split_api_version
+from hub.render.resource import CLUSTER_SCOPED_KINDS, ResId, Resource
 
 _NOT_NAMESPACEABLE = "_non_namespaceable_"  # kustomize's effective namespace of cluster-scoped kinds
 TARGET_FIELDS = ("group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector")
@@ -263,6 +263,8 @@ def parse_target(raw: object, file: str, field: str) -> Target:
                                 f"{_describe(raw)}", field)
     values: dict[str, str] = {}
     for key, value in raw.items():
+        # kustomize decodes the kustomization with Go's encoding/json: field names match case-insensitively
+        key = next((f for f in TARGET_FIELDS if str(key).lower() == f.lower()), key)
         if key not in TARGET_FIELDS:
             hint = difflib.get_close_matches(str(key), TARGET_FIELDS, n=1)
             fix = f"did you mean {hint[0]!r}?" if hint else f"expected one of {', '.join(TARGET_FIELDS)}"
@@ -367,8 +369,3 @@ def suggest(resources: list[Resource], target: Target) -> str:
         close = [n for n in names if target.name in n or n in target.name][:1]
     return f" (did you mean {close[0]}?)" if close else ""
 
-
-def resource_gvk(resource: Resource) -> tuple[str, str, str]:
-    """(group, version, kind) of a resource."""
-    group, version = split_api_version(resource.api_version)
-    return group, version, resource.kind

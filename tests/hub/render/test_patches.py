@@ -878,3 +878,38 @@ def test_strategic_merge_corner_cases(tmp_path: Path, case: str) -> None:
     write(tmp_path, {"res.yaml": obj, "kustomization.yaml": json.dumps({"resources": ["res.yaml"],
                                                                         "patches": [{"patch": patch + body}]})})
     assert_like_kustomize(tmp_path)
+
+
+def test_a_patch_in_an_overlay_finds_the_object_by_its_base_name(tmp_path: Path) -> None:
+    """The base prefixes the name; the overlay's patches name the object by its original and by its
+    current name (the overlay's own prefix comes after its patches)."""
+    write(tmp_path, {
+        "base/kustomization.yaml": "namePrefix: base-\nnamespace: ml\nresources: [res.yaml]\n",
+        "base/res.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1'}\n",
+        "top/kustomization.yaml": """\
+namePrefix: top-
+resources: [../base]
+patches:
+- patch: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: cm}
+    data: {b: "2"}
+- patch: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: base-cm, namespace: ml}
+    data: {c: "3"}
+"""})
+    proc = kustomize(tmp_path / "top")
+    assert proc.returncode == 0, proc.stderr
+    [expected] = load_all(proc.stdout, "kustomize")
+
+    res = Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}},
+                   "base/res.yaml")
+    res.rename(namespace="ml")
+    res.rename(name="base-cm")
+    entries = load_one((tmp_path / "top/kustomization.yaml").read_bytes(), "k")["patches"]
+    [patched] = apply_patches([res], entries, DirectoryFiles(tmp_path), "top", "top/kustomization.yaml")
+    patched.rename(name="top-base-cm")  # the overlay's prefix, which kustomize applies after the patches
+    assert patched.obj == expected
