@@ -34,11 +34,13 @@ def fix_name_references(resources: list[Resource]) -> None:
     if not any(res.previous_ids for res in resources):
         return  # nothing was ever renamed: every reference is already right
     index = _Index(resources)
+    # A reference can only change if an object of the referred kind was renamed: skip the other entries.
+    renamed_kinds = {rid.kind for res in resources if res.previous_ids for rid in res.all_ids()}
     for res in resources:
         referrer = _Referrer(res, index)
         original = kustomize_ids(res)[0]
         for referral, spec in _BY_REFERRER_KIND.get(original.kind, ()):
-            if _selects(spec.group, spec.version, spec.kind, original):
+            if referral.kind in renamed_kinds and _selects(spec.group, spec.version, spec.kind, original):
                 referrer.update(spec, referral)
 
 

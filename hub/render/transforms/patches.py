@@ -71,6 +71,8 @@ def apply_patches(resources: list[Resource], patches: list, files: RepoFiles, di
         else:
             for index, document in enumerate(patch.documents):
                 resources = _apply_smp_by_id(resources, patch, document, index, file, normalise=False)
+        if patch.operations is not None or patch.allow_name_change or patch.allow_kind_change:
+            _check_unique_ids(resources, patch, file)
     return resources
 
 
@@ -139,6 +141,7 @@ def apply_patches_json6902(resources: list[Resource], entries: list, files: Repo
         configured.append(patch)
     for patch in configured:
         resources = _apply_json6902(resources, patch, file, store_previous_id=False)
+        _check_unique_ids(resources, patch, file)
     return resources
 
 
@@ -407,6 +410,19 @@ def _apply_json6902(resources: list[Resource], patch: _Patch, file: str, store_p
         _strip_build_annotations(result)
         res.obj = result
     return resources
+
+
+def _check_unique_ids(resources: list[Resource], patch: _Patch, file: str) -> None:
+    """A patch that renames objects may not give two of them the same id (kustomize fails too)."""
+    seen: dict[tuple, Resource] = {}
+    for res in resources:
+        rid = res.cur_id()
+        key = (rid.group, rid.version, rid.kind, rid.name, effective_namespace(rid.kind, rid.namespace))
+        if key in seen:
+            raise RenderError(file, f"after the {patch.source}, two objects have the same id {_show(rid)} (from "
+                                    f"{seen[key].origin} and from {res.origin}): a patch that renames objects must "
+                                    "give each a distinct name", patch.field)
+        seen[key] = res
 
 
 def _build_annotations(res: Resource) -> dict[str, str]:

@@ -913,3 +913,16 @@ patches:
     [patched] = apply_patches([res], entries, DirectoryFiles(tmp_path), "top", "top/kustomization.yaml")
     patched.rename(name="top-base-cm")  # the overlay's prefix, which kustomize applies after the patches
     assert patched.obj == expected
+
+
+@pytest.mark.parametrize("entry", [
+    "- target: {kind: ConfigMap}\n  options: {allowNameChange: true}\n  patch: |\n    apiVersion: v1\n"
+    "    kind: ConfigMap\n    metadata: {name: same}\n",
+    "- target: {kind: ConfigMap}\n"
+    "  patch: '[{\"op\": \"replace\", \"path\": \"/metadata/name\", \"value\": \"same\"}]'\n",
+])
+def test_renaming_two_objects_to_one_id_fails(tmp_path: Path, entry: str) -> None:
+    write(tmp_path, {"res.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+                                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+                     "kustomization.yaml": "resources: [res.yaml]\npatches:\n" + entry})
+    assert_kustomize_fails(tmp_path, "kustomization.yaml: patches[0]: ", "two objects have the same id ConfigMap/same")
