@@ -11,7 +11,8 @@ result canonically. A pair that fails carries every error and no objects; it nev
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 
 from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, content_hash, tracking_id
 from fleetline.yamlsafe import YamlError, load_all
@@ -52,10 +53,19 @@ class AppDesiredState:
 
 
 class Renderer:
-    """Renders pairs from repository views, memoising kustomization builds across calls and revisions."""
+    """Renders pairs from repository views, memoising kustomization builds across calls and revisions.
+
+    Pairs whose render is the same function of the same files (the same source path, application, namespace,
+    production flag and policies: the `apps/x/overlays/{region}` layout, where every cluster of a region
+    renders one overlay) share one result: it is computed once per view and distinct input, and the clusters
+    share its objects, which nobody may mutate."""
 
     def __init__(self, memo: BuildMemo | None = None) -> None:
         self.memo = memo or BuildMemo()
+        self._results: dict[tuple, AppDesiredState] = {}  # render key -> the latest result for it
+        self._checked: weakref.WeakKeyDictionary[RepoFiles, dict[tuple, AppDesiredState | None]] = \
+            weakref.WeakKeyDictionary()
+        self.shared = 0  # pairs served from another cluster's identical render
 
     def render_cluster(self, files: RepoFiles, fleet: Fleet, cluster: str,
                        apps: list[str] | None = None) -> list[AppDesiredState]:
@@ -66,8 +76,24 @@ class Renderer:
 
     def render_app(self, files: RepoFiles, fleet: Fleet, cluster: Cluster, app: Application) -> AppDesiredState:
         """One pair's desired state; render errors and refusing policies are collected, never raised."""
-        environment = fleet.environment_for(cluster)
+        production = fleet.environment_for(cluster).production
         source = app.source.helm.chart if app.source.helm else app.source_path_for(cluster)
+        helm = (app.source.helm, app.value_files_for(cluster)) if app.source.helm else None
+        key = (source, helm, app.name, app.destination.namespace, production, app.policies)
+        checked = self._checked.setdefault(files, {})
+        if key not in checked:
+            previous = self._results.get(key)
+            fresh = previous is not None and previous.inputs is not None and previous.inputs.still_valid(files)
+            checked[key] = previous if fresh else None
+        if checked[key] is not None:
+            self.shared += 1
+            return replace(checked[key], cluster=cluster.name)  # type: ignore[type-var]
+        state = self._render(files, fleet, cluster, app, source, production)
+        self._results[key] = checked[key] = state
+        return state
+
+    def _render(self, files: RepoFiles, fleet: Fleet, cluster: Cluster, app: Application, source: str,
+                production: bool) -> AppDesiredState:
         state = AppDesiredState(cluster.name, app.name, source, app.destination.namespace)
         builder = MemoBuilder(files, self.memo)
         try:
@@ -81,7 +107,7 @@ class Renderer:
             return state
         opt_outs = PolicyOptOuts(app.policies.allow_plain_secrets, app.policies.allow_mutable_image_tags,
                                  app.policies.allow_unbounded_gpu)
-        state.findings = check(objects, environment.production, opt_outs)
+        state.findings = check(objects, production, opt_outs)
         refusals = [f for f in state.findings if f.severity == ERROR]
         if refusals:
             state.errors = [f"{source}: {finding}" for finding in refusals]

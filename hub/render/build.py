@@ -79,10 +79,10 @@ class Builder:
             raise RenderError(path or ".", "is not a directory: give the directory holding a kustomization")
         kustomization = load_kustomization(self.files, path)
         with self._entering(path, kustomization.file, ""):
-            if kustomization.is_component:  # kustomize builds a Component given directly, on nothing
-                resources = self._accumulate(kustomization, [])
-            else:
-                resources = self.accumulate_directory(path)
+            # the top directory is accumulated from the kustomization just loaded (a Component given directly
+            # is built on nothing, as kustomize does); only the directories below go through
+            # accumulate_directory, which a memoising builder caches
+            resources = self._accumulate(kustomization, [])
         return self.finish(resources, kustomization)
 
     def finish(self, resources: list[Resource], kustomization: Kustomization) -> list[Resource]:

@@ -149,12 +149,12 @@ class GitTreeFiles(RepoFiles):
     """One commit's tree of a Git repository, read through GitPython's object database without a checkout.
 
     Each directory's tree object is parsed once per view (GitPython's Tree re-parses on every lookup, which
-    is quadratic for a directory of 1,000 cluster overlays); blobs are read by id."""
+    is quadratic for a directory of 1,000 cluster overlays), and each blob is read once per view."""
 
     def __init__(self, repo_path: str | os.PathLike[str], revision: str = "HEAD") -> None:
         import git  # GitPython; imported here so that directory rendering does not need it
 
-        self.repo = git.Repo(repo_path, odbt=git.GitDB)
+        self.repo = git.Repo(repo_path)
         try:
             self.commit = self.repo.commit(revision)
         except (git.BadName, ValueError) as exc:
@@ -163,6 +163,7 @@ class GitTreeFiles(RepoFiles):
         self._root = _Entry(_TREE_MODE, self.commit.tree.binsha)
         self._trees: dict[bytes, dict[str, _Entry]] = {}
         self._entries: dict[str, _Entry | None] = {}
+        self._blobs: dict[bytes, bytes] = {}  # a view is read many times over (a base by every overlay)
 
     @property
     def label(self) -> str:
@@ -223,8 +224,14 @@ class GitTreeFiles(RepoFiles):
             raise FileNotFoundError(path)
         return node
 
+    def _blob(self, binsha: bytes) -> bytes:
+        data = self._blobs.get(binsha)
+        if data is None:
+            data = self._blobs[binsha] = self.repo.odb.stream(binsha).read()
+        return data
+
     def read(self, path: str) -> bytes:
-        return self.repo.odb.stream(self._file(path).binsha).read()
+        return self._blob(self._file(path).binsha)
 
     def listdir(self, path: str) -> list[str]:
         node = self._lookup(path)
@@ -237,4 +244,4 @@ class GitTreeFiles(RepoFiles):
 
     def read_with_id(self, path: str) -> tuple[bytes, str]:
         node = self._file(path)
-        return self.repo.odb.stream(node.binsha).read(), node.binsha.hex()
+        return self._blob(node.binsha), node.binsha.hex()

@@ -10,7 +10,7 @@ cheap. `BuildMemo` is the only shared state and belongs to one renderer (no glob
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 from hub.render.build import Builder
 from hub.render.files import RepoFiles
@@ -29,6 +29,7 @@ class BuildMemo:
         self._checked: weakref.WeakKeyDictionary[RepoFiles, dict[str, Entry | None]] = weakref.WeakKeyDictionary()
         self.hits = 0
         self.misses = 0
+        self.builds: Counter[str] = Counter()  # directory -> how many times it was built (stored)
 
     def lookup(self, files: RepoFiles, directory: str) -> Entry | None:
         """The stored build of `directory` whose inputs `files` still shows, if any."""
@@ -51,6 +52,7 @@ class BuildMemo:
         return entry
 
     def store(self, files: RepoFiles, directory: str, inputs: Inputs, resources: list[Resource]) -> None:
+        self.builds[directory] += 1
         versions = self._entries.setdefault(directory, OrderedDict())
         versions[id(inputs)] = (inputs, resources)
         while len(versions) > self.versions_per_directory:

@@ -149,8 +149,14 @@ class Resource:
         return value if isinstance(value, str) else ""
 
     def cur_id(self) -> ResId:
-        group, version = split_api_version(self.api_version)
-        return ResId(group, version, self.kind, self.name, self.namespace)
+        obj = self.obj
+        api_version, kind, meta = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
+        group, _, version = api_version.rpartition("/") if isinstance(api_version, str) else ("", "", "")
+        name = namespace = ""
+        if isinstance(meta, dict):
+            name, namespace = meta.get("name", ""), meta.get("namespace", "")
+        return ResId(group, version, kind if isinstance(kind, str) else "", name if isinstance(name, str) else "",
+                     namespace if isinstance(namespace, str) else "")
 
     def orig_id(self) -> ResId:
         """The id the object had when it was first read or generated."""

@@ -128,3 +128,23 @@ def test_a_failing_application_does_not_stop_the_others(fleet_repo: tuple[Path, 
     _, rerendered = renderer.advance(commit_all(repo, "fix typo"))
     assert rerendered == {Pair("eu-0002", "app-01")}
     assert renderer.current is not None and renderer.current.states[Pair("eu-0002", "app-01")].ok
+
+
+def test_clusters_rendering_the_same_overlay_share_one_render(fleet_repo: tuple[Path, git.Repo]) -> None:
+    root, repo = fleet_repo
+    fleet_yaml = root / "fleet.yaml"
+    fleet_yaml.write_text(fleet_yaml.read_text().replace("path: apps/app-01/clusters/{name}",
+                                                         "path: apps/app-01/regions/{region}"))
+    commit_all(repo, "app-01 per region")
+    renderer = FleetRenderer(root)
+    state = renderer.render()
+    assert renderer.renderer.shared == 3  # 6 clusters, 3 regions: 3 renders, 3 shared
+    east = [state.states[Pair(c, "app-01")] for c in ("us-east-0000", "us-east-0003")]
+    assert [s.cluster for s in east] == ["us-east-0000", "us-east-0003"]
+    assert east[0].objects == east[1].objects and east[0].content_hash == east[1].content_hash
+    (root / "apps/app-01/regions/eu/kustomization.yaml").write_text(region_kustomization("app-01", "eu", "9.0"))
+    after, rerendered = renderer.advance(commit_all(repo, "eu 9.0"))
+    assert rerendered == {Pair("eu-0002", "app-01"), Pair("eu-0005", "app-01")}
+    eu = [after.states[p] for p in sorted(rerendered)]
+    assert all("eu.registry.example.com/ml/app-01:9.0" in str(s.objects) for s in eu)
+    assert after.states[Pair("us-east-0000", "app-01")] is state.states[Pair("us-east-0000", "app-01")]
