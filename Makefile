@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/kubesim.py
+	$(PY) bench/render.py
 
 proto:
 	@echo "make proto: no wire protocol yet (it arrives with the hub-agent wire issue)"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubesim.cluster import ClusterOptions, SimFleet
+if TYPE_CHECKING:  # the simulator is imported when `sim` runs, so that other commands start fast
+    from kubesim.cluster import ClusterOptions
 
 
 def add_sim_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +39,10 @@ def parse_names(text: str) -> list[str]:
 
 
 async def serve(names: list[str], options: ClusterOptions) -> None:
+    import asyncio
+
+    from kubesim.cluster import SimFleet
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,10 +59,14 @@ def run_sim(args: argparse.Namespace) -> int:
     names = parse_names(args.clusters)
     if args.speed <= 0:
         raise SystemExit("fleetline sim: --speed must be greater than 0")
+    from kubesim.cluster import ClusterOptions
+
     options = ClusterOptions(host=args.host, port=args.port, kubeconfig_dir=args.kubeconfig_dir, speed=args.speed,
                              nodes=args.nodes, gpus_per_node=args.gpus_per_node,
                              tls=not args.plain_http)
     try:
+        import asyncio
+
         asyncio.run(serve(names, options))
     except OSError as exc:
         print(f"fleetline sim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
