@@ -66,22 +66,23 @@ class FleetRenderer:
         previous = self.current
         files = GitTreeFiles(self.repo_path, revision)
         changed = changed_paths(self.repo_path, previous.revision, files.revision)
-        fleet = load_fleet(files) if self._fleet_files_changed(previous.fleet, changed) else previous.fleet
-        assignments = _assignments(fleet)
-        before = _assignments(previous.fleet)
-        affected = self.graph.affected(changed) & set(assignments)
-        for pair, (cluster, app) in assignments.items():
-            if pair not in before or _definition(fleet, cluster, app) != _definition(previous.fleet, *before[pair]):
-                affected.add(pair)
-        state = FleetState(files.revision, fleet)
-        for pair in sorted(assignments):
-            if pair in affected:
-                cluster, app = assignments[pair]
-                state.states[pair] = self._render_pair(files, fleet, cluster, app)
-            else:
-                state.states[pair] = previous.states[pair]
-        for pair in set(before) - set(assignments):
-            self.graph.forget(pair)
+        fleet_changed = self._fleet_files_changed(previous.fleet, changed)
+        fleet = load_fleet(files) if fleet_changed else previous.fleet
+        affected = self.graph.affected(changed)
+        state = FleetState(files.revision, fleet, dict(previous.states))
+        if fleet_changed:  # pairs that are new, or whose application, cluster or environment changed
+            assignments, before = _assignments(fleet), _assignments(previous.fleet)
+            affected &= set(assignments)
+            for pair, (cluster, app) in assignments.items():
+                if pair not in before or \
+                        _definition(fleet, cluster, app) != _definition(previous.fleet, *before[pair]):
+                    affected.add(pair)
+            for pair in set(before) - set(assignments):
+                self.graph.forget(pair)
+                del state.states[pair]
+        for pair in sorted(affected):
+            state.states[pair] = self._render_pair(files, fleet, fleet.cluster(pair.cluster),
+                                                   fleet.application(pair.app, pair.cluster))
         self.current = state
         return state, affected
 
