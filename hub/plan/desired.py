@@ -18,7 +18,7 @@ from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, content_hash, tra
 from fleetline.yamlsafe import YamlError, load_all
 from hub.fleet.model import Application, Cluster, Fleet
 from hub.plan.impact import Pair
-from hub.plan.policies import ERROR, PolicyFinding, PolicyOptOuts, check
+from hub.plan.policies import ERROR, PolicyFinding, check
 from hub.render.errors import RenderError
 from hub.render.files import RepoFiles
 from hub.render.inputs import Inputs, RecordingFiles
@@ -105,9 +105,7 @@ class Renderer:
             state.inputs = inputs
             state.errors = [str(exc)]
             return state
-        opt_outs = PolicyOptOuts(app.policies.allow_plain_secrets, app.policies.allow_mutable_image_tags,
-                                 app.policies.allow_unbounded_gpu)
-        state.findings = check(objects, production, opt_outs)
+        state.findings = check(objects, production, app.policies)
         refusals = [f for f in state.findings if f.severity == ERROR]
         if refusals:
             state.errors = [f"{source}: {finding}" for finding in refusals]

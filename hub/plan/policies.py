@@ -15,17 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hub.fleet.model import Policies
+
 ERROR = "error"
 WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class PolicyOptOuts:
-    """An application's opt-outs (fleet.yaml `applications[].policies`)."""
-
-    allow_plain_secrets: bool = False
-    allow_mutable_image_tags: bool = False
-    allow_unbounded_gpu: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +128,7 @@ def _gpu_findings(obj: dict) -> Iterator[PolicyFinding]:
                     "policies.allowUnboundedGpu: true on the application")
 
 
-def check(objects: list[dict], production: bool, opt_outs: PolicyOptOuts) -> list[PolicyFinding]:
+def check(objects: list[dict], production: bool, opt_outs: Policies) -> list[PolicyFinding]:
     """Every policy finding for one application's rendered objects, in object order."""
     findings: list[PolicyFinding] = []
     for obj in objects:

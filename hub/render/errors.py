@@ -20,3 +20,17 @@ class RenderError(Exception):
     def describe(self) -> str:
         parts = [p for p in (self.file, self.field) if p]
         return ": ".join([*parts, self.message])
+
+
+def describe_value(value: object) -> str:
+    """A value as error messages show it: `the string 'x'`, `the number 3`, `the boolean true`, `a list`,
+    `a mapping`, `null`."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "null"
+    return {"dict": "a mapping", "list": "a list"}.get(type(value).__name__, type(value).__name__)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.render.errors import RenderError
+from hub.render.errors import describe_value as describe
 from hub.render.resource import Resource, split_api_version
 
 
@@ -131,19 +132,6 @@ def _walk(node: Any, parts: list[str], depth: int, fn: Callable[[Any], Any], cre
         node[key] = fn(value)
     else:
         _walk(value, parts, depth + 1, fn, create, path)
-
-
-def describe(value: Any) -> str:
-    """A value as messages show it: `the string 'x'`, `the number 3`, `a list`."""
-    if isinstance(value, bool):
-        return f"the boolean {value!r}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if value is None:
-        return "null"
-    return {"dict": "a mapping", "list": "a list"}.get(type(value).__name__, type(value).__name__)
 
 
 def parse_fieldspecs(raw: Any, file: str, field: str) -> list[FieldSpec]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from fleetline.yamlsafe import YamlError, load_one
 from hub.render.errors import RenderError
+from hub.render.errors import describe_value as _describe
 from hub.render.files import RepoFiles
 
 KUSTOMIZATION_FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -306,20 +307,6 @@ def _unknown_field_message(key: str, typ: _Type, fields: dict[str, _Type]) -> st
     if typ.name == "Kustomization":
         return f"unknown field {key!r}{hint}: it is not a kustomize v5.5 kustomization field"
     return f"unknown field {key!r} in {typ.name}{hint}: expected one of {', '.join(sorted(fields))}"
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a map"
-    return "null" if value is None else type(value).__name__
 
 
 def _quote_hint(value: object) -> str:

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from hub.render.errors import RenderError
+from hub.render.errors import describe_value as _describe
 from hub.render.resource import CLUSTER_SCOPED_KINDS, ResId, Resource
 
 _NOT_NAMESPACEABLE = "_non_namespaceable_"  # kustomize's effective namespace of cluster-scoped kinds
@@ -288,20 +289,6 @@ def parse_target(raw: object, file: str, field: str) -> Target:
                   name=values.get("name", ""), namespace=values.get("namespace", ""),
                   label_selector=values.get("labelSelector", ""),
                   annotation_selector=values.get("annotationSelector", ""))
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if value is None:
-        return "nothing"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    return f"{value!r}"
 
 
 # ------------------------------------------------------------------------------------------- selecting

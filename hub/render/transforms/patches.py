@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from fleetline.yamlsafe import YamlError, load_all
 from hub.render.errors import RenderError
+from hub.render.errors import describe_value as _describe
 from hub.render.files import RepoFiles, resolve, within
 from hub.render.resource import ResId, Resource
 from hub.render.selectors import Target, effective_namespace, kustomize_ids, parse_target, select
@@ -508,15 +509,3 @@ def _not_found(resources: list[Resource], wanted: ResId, patch: _Patch) -> str:
            "without `target` applies to the object with its own apiVersion, kind, name and namespace"
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if value is None:
-        return "nothing"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    return repr(value)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.plan.policies import ERROR, WARNING, PolicyOptOuts, check, mutable_tag
+from hub.fleet.model import Policies
+from hub.plan.policies import ERROR, WARNING, check, mutable_tag
 
-NONE = PolicyOptOuts()
+NONE = Policies()
 
 
 def deployment(image: str, resources: dict | None = None, kind: str = "Deployment") -> dict:
@@ -44,7 +45,7 @@ def test_encrypted_or_external_secrets_pass(obj: dict) -> None:
 
 
 def test_plain_secret_opt_out() -> None:
-    assert check([secret(stringData={"a": "b"})], False, PolicyOptOuts(allow_plain_secrets=True)) == []
+    assert check([secret(stringData={"a": "b"})], False, Policies(allow_plain_secrets=True)) == []
 
 
 @pytest.mark.parametrize(("image", "reason"), [
@@ -62,7 +63,7 @@ def test_latest_image_refused_in_production_only(kind: str) -> None:
     [finding] = check(objects, production=True, opt_outs=NONE)
     assert finding.policy == "mutable-image-tag" and "ghcr.io/acme/inference:latest" in finding.message
     assert check(objects, production=False, opt_outs=NONE) == []
-    assert check(objects, production=True, opt_outs=PolicyOptOuts(allow_mutable_image_tags=True)) == []
+    assert check(objects, production=True, opt_outs=Policies(allow_mutable_image_tags=True)) == []
 
 
 def test_gpu_request_without_matching_limit_is_a_warning() -> None:
@@ -73,4 +74,4 @@ def test_gpu_request_without_matching_limit_is_a_warning() -> None:
     findings = check(objects, production=True, opt_outs=NONE)
     assert [(f.policy, f.severity) for f in findings] == [("gpu-limits", WARNING)] * 2
     assert "no limit" in findings[0].message and "limit 1" in findings[1].message
-    assert check(objects, True, PolicyOptOuts(allow_unbounded_gpu=True)) == []
+    assert check(objects, True, Policies(allow_unbounded_gpu=True)) == []

@@ -55,7 +55,7 @@ def test_unknown_nested_field_lists_the_expected_ones():
 def test_wrong_types_name_the_path_found_and_fix():
     err = error_of({"images": [{"name": "nginx", "newTag": 1.25}]})
     assert err.field == "images[0].newTag"
-    assert "expected a string, found a number (1.25)" in err.message and 'quote it' in err.message
+    assert "expected a string, found the number 1.25" in err.message and 'quote it' in err.message
     assert error_of({"resources": "a.yaml"}).field == "resources"
     assert "expected a list" in error_of({"resources": "a.yaml"}).message
     err = error_of({"replicas": [{"name": "web", "count": "3"}]})

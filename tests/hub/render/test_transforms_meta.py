@@ -524,7 +524,7 @@ spec:
 
 
 @needs_kubectl
-@pytest.mark.parametrize("value,found", [(3, "the number 3"), (True, "the boolean True"), ([1], "a list")])
+@pytest.mark.parametrize("value,found", [(3, "the number 3"), (True, "the boolean true"), ([1], "a list")])
 def test_non_string_label_values_are_refused(tmp_path, value, found):
     assert_both_refuse(tmp_path, {"commonLabels": {"gpu": value}}, WORKLOADS, "commonLabels.gpu", found,
                        "quote it")
@@ -622,7 +622,7 @@ def test_replicas_matching_nothing_is_refused(tmp_path):
 
 @needs_kubectl
 @pytest.mark.parametrize("count,found", [("3", "the string '3'"), (2.5, "the number 2.5"),
-                                         (True, "the boolean True")])
+                                         (True, "the boolean true")])
 def test_replicas_count_must_be_a_whole_number(tmp_path, count, found):
     assert_both_refuse(tmp_path, {"replicas": [{"name": "web", "count": count}]}, WORKLOADS, "replicas[0].count",
                        "expected a whole number", found)
