@@ -53,6 +53,10 @@ class RepoFiles(ABC):
         """The bytes of a file and their `content_id`, in one go where the view can."""
         return self.read(path), self.content_id(path)
 
+    def real_path(self, path: str) -> str:
+        """`path` with symlinks resolved (a repository path; `path` itself when no link is on the way)."""
+        return path
+
 
 def resolve(base_dir: str, reference: str, file: str, field: str) -> str:
     """The repository path `reference` names, written in `file` (whose directory is `base_dir`) at `field`.
@@ -101,6 +105,12 @@ class DirectoryFiles(RepoFiles):
             raise RenderError(path, "is a symlink to a target outside the repository; only links that stay "
                                     "inside the repository are followed")
         return real if os.path.exists(real) else None
+
+    def real_path(self, path: str) -> str:
+        real = self._real(path)
+        if real is None:
+            return path
+        return "" if real == self.root else os.path.relpath(real, self.root).replace(os.sep, "/")
 
     def kind(self, path: str) -> Kind | None:
         real = self._real(path)
@@ -163,6 +173,7 @@ class GitTreeFiles(RepoFiles):
         self._root = _Entry(_TREE_MODE, self.commit.tree.binsha)
         self._trees: dict[bytes, dict[str, _Entry]] = {}
         self._entries: dict[str, _Entry | None] = {}
+        self._real: dict[str, str] = {}  # path -> the path it resolves to, where a symlink is on the way
         self._blobs: dict[bytes, bytes] = {}  # a view is read many times over (a base by every overlay)
 
     @property
@@ -207,8 +218,15 @@ class GitTreeFiles(RepoFiles):
                 if joined == ".." or joined.startswith("../"):
                     raise RenderError(path, f"is a symlink to {target!r}, outside the repository; only links "
                                             "that stay inside the repository are followed")
-                return self._walk("" if joined == "." else joined, hops + 1)
+                resolved = "" if joined == "." else joined
+                entry = self._walk(resolved, hops + 1)
+                self._real[path] = self._real.get(resolved, resolved)
+                return entry
         return node
+
+    def real_path(self, path: str) -> str:
+        self._lookup(path)
+        return self._real.get(path, path)
 
     def kind(self, path: str) -> Kind | None:
         node = self._lookup(path)

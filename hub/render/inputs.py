@@ -96,11 +96,19 @@ class RecordingFiles(RepoFiles):
 
     def _record(self, observation: Observation) -> None:
         if self._scopes:
-            self._scopes[-1].own.add(observation)
+            own = self._scopes[-1].own
+            own.add(observation)
+            op, path, seen = observation
+            real = self.inner.real_path(path)
+            if real != path:  # read through a symlink: a change to the target must invalidate too
+                own.add((op, real, seen))
 
     @property
     def label(self) -> str:
         return self.inner.label
+
+    def real_path(self, path: str) -> str:
+        return self.inner.real_path(path)
 
     def kind(self, path: str) -> Kind | None:
         result = self.inner.kind(path)

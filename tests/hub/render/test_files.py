@@ -100,3 +100,13 @@ def test_recording_files_collects_a_tree_of_inputs(repo: Path) -> None:
     (repo / "base" / "missing.yaml").write_text("kind: ConfigMap\n")
     assert inner.still_valid(DirectoryFiles(repo)) is False
     assert outer.still_valid(DirectoryFiles(repo)) is False
+
+
+def test_reads_through_a_symlink_are_recorded_under_the_target_too(repo: Path) -> None:
+    for files in views(repo):
+        assert files.real_path("overlays/eu/linked-base/cm.yaml") == "base/cm.yaml"
+        assert files.real_path("base/cm.yaml") == "base/cm.yaml"
+        recording = RecordingFiles(files)
+        with recording.scope("overlays/eu") as inputs:
+            recording.read("overlays/eu/linked-base/cm.yaml")
+        assert inputs.paths() == {"overlays/eu/linked-base/cm.yaml", "base/cm.yaml"}
