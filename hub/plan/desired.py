@@ -77,7 +77,7 @@ class Renderer:
     def render_app(self, files: RepoFiles, fleet: Fleet, cluster: Cluster, app: Application) -> AppDesiredState:
         """One pair's desired state; render errors and refusing policies are collected, never raised."""
         production = fleet.environment_for(cluster).production
-        source = app.source.helm.chart if app.source.helm else app.source_path_for(cluster)
+        source = app.source_path_for(cluster)  # a kustomization or manifest directory, or a Helm chart
         helm = (app.source.helm, app.value_files_for(cluster)) if app.source.helm else None
         key = (source, helm, app.name, app.destination.namespace, production, app.policies)
         checked = self._checked.setdefault(files, {})
@@ -121,10 +121,9 @@ class Renderer:
             from hub.render.helm import render_chart
 
             helm = app.source.helm
-            chart = helm.chart
-            value_files = [posixpath.normpath(posixpath.join(chart, v)) for v in app.value_files_for(cluster)]
-            return render_chart(files, chart, helm.release_name or app.name, app.destination.namespace,
-                                value_files, helm.values(), fleet.file, f"{app.origin.field}.source.helm")
+            return render_chart(files, app.source_path_for(cluster), helm.release_name or app.name,
+                                app.destination.namespace, list(app.value_files_for(cluster)), helm.values,
+                                fleet.file, f"{app.origin.field}.source.helm")
         path = app.source_path_for(cluster)
         kind = files.kind(path)
         if kind is None:
