@@ -1,10 +1,16 @@
-"""`fleetline render --repo PATH [--revision REV] (--cluster NAME [--app APP]... | DIR) [-o yaml|json]`.
+"""`fleetline render --repo ...` and `fleetline impact`: the hub's rendering and change impact, from Git.
+
+`fleetline render --repo PATH [--revision REV] (--cluster NAME [--app APP]... | DIR) [-o yaml|json]`
 
 Renders from a Git commit's tree (no checkout, so any revision can be rendered and two revisions diffed):
 with `--cluster`, every application fleet.yaml targets at that cluster, exactly as the hub would send it
 (tracking annotation, app label, destination namespace; policy warnings on stderr); with DIR, one
 kustomization directory of the repository. Exit status 1 when any application failed to render or was
 refused by a policy (the others are still printed), 2 for usage errors.
+
+`fleetline impact --repo PATH --from REV [--to REV] [-o text|json]` lists the (cluster, application) pairs
+a change between two revisions affects (what the hub would re-render and push), by rendering the first
+revision to learn what each pair reads and diffing the trees; pairs whose render fails are listed too.
 """
 
 from __future__ import annotations
@@ -14,6 +20,45 @@ import json
 import sys
 
 from hub.render.errors import RenderError
+
+
+def add_impact_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "impact", help="list the (cluster, application) pairs a change between two revisions affects",
+        description="Render the fleet at --from to learn what every (cluster, application) pair reads, diff the "
+                    "trees of --from and --to, and print the pairs the hub would re-render and push.")
+    parser.add_argument("--repo", metavar="PATH", required=True, help="a Git repository holding fleet.yaml")
+    parser.add_argument("--from", dest="old", metavar="REV", required=True, help="the revision the fleet runs")
+    parser.add_argument("--to", dest="new", metavar="REV", default="HEAD", help="the new revision (default HEAD)")
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    parser.set_defaults(run=run_impact)
+    return parser
+
+
+def run_impact(args: argparse.Namespace) -> int:
+    from hub.plan.fleetrender import FleetRenderer
+
+    renderer = FleetRenderer(args.repo)
+    try:
+        renderer.render(args.old)
+        state, affected = renderer.advance(args.new)
+    except RenderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - GitPython raises several types for a path that is no repository
+        print(f"error: {args.repo}: cannot read the repository ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    rows = [{"cluster": p.cluster, "app": p.app, "ok": state.states[p].ok,
+             "contentHash": state.states[p].content_hash, "errors": state.states[p].errors}
+            for p in sorted(affected)]
+    if args.output == "json":
+        json.dump({"from": args.old, "to": state.revision, "pairs": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{len(rows)} of {len(state.states)} (cluster, application) pairs affected")
+    for row in rows:
+        print(f"{row['cluster']}/{row['app']}" + ("" if row["ok"] else f"  (fails: {row['errors'][0]})"))
+    return 0
 
 
 def run_repository_render(args: argparse.Namespace) -> int:

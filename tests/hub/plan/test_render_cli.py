@@ -81,3 +81,13 @@ def test_errors_name_what_is_wrong(repo: tuple[Path, str, str], args: list[str],
 def test_cluster_without_repo_is_a_usage_error() -> None:
     result = fleetline("render", "--cluster", "eu-0002")
     assert result.returncode == 2 and "--cluster and --app need --repo" in result.stderr
+
+
+def test_impact_lists_the_pairs_a_change_affects(repo: tuple[Path, str, str]) -> None:
+    root, first, second = repo
+    result = fleetline("impact", "--repo", str(root), "--from", first, "--to", second)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 of 6 (cluster, application) pairs affected", "eu-0002/app-00"]
+    payload = json.loads(fleetline("impact", "--repo", str(root), "--from", first, "-o", "json").stdout)
+    assert payload["to"] == second and [(p["cluster"], p["app"]) for p in payload["pairs"]] == [("eu-0002", "app-00")]
+    assert fleetline("impact", "--repo", str(root), "--from", second).stdout.startswith("0 of 6")
