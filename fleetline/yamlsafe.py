@@ -170,14 +170,14 @@ def iter_documents(data: bytes | str, source: str, *, yaml11: bool = False) -> I
         loader.dispose()
 
 
-def load_all(data: bytes | str, source: str) -> list[object]:
+def load_all(data: bytes | str, source: str, *, yaml11: bool = False) -> list[object]:
     """Every non-empty document of a YAML stream (see `iter_documents`)."""
-    return [doc for doc in iter_documents(data, source) if doc is not None]
+    return [doc for doc in iter_documents(data, source, yaml11=yaml11) if doc is not None]
 
 
-def load_one(data: bytes | str, source: str) -> object:
+def load_one(data: bytes | str, source: str, *, yaml11: bool = False) -> object:
     """A YAML file that holds a single document (None when empty); more than one document is an error."""
-    docs = load_all(data, source)
+    docs = load_all(data, source, yaml11=yaml11)
     if len(docs) > 1:
         raise YamlError(source, f"expected one YAML document, found {len(docs)}")
     return docs[0] if docs else None

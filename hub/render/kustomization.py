@@ -210,7 +210,7 @@ def load_kustomization(files: RepoFiles, directory: str) -> Kustomization:
     if path is None:
         raise RenderError(directory or ".", missing_kustomization_message(directory))
     try:
-        raw = load_one(files.read(path), path)
+        raw = load_one(files.read(path), path, yaml11=True)  # kustomize reads it with sigs.k8s.io/yaml
     except YamlError as exc:
         raise RenderError(path, exc.reason if exc.line == 0 else f"line {exc.line}: {exc.reason}") from exc
     return parse_kustomization(raw, path, directory)
@@ -310,9 +310,10 @@ def _unknown_field_message(key: str, typ: _Type, fields: dict[str, _Type]) -> st
 
 
 def _quote_hint(value: object) -> str:
-    if isinstance(value, bool | int | float):
-        text = {True: "true", False: "false"}.get(value, value) if isinstance(value, bool) else value
-        return f": quote it to make it a string (\"{text}\")"
+    if isinstance(value, bool):  # written true/false, or yes/no/on/off, which YAML 1.1 reads as booleans too
+        return ": quote it to make it a string (kustomization files are YAML 1.1: yes, no, on and off are booleans)"
+    if isinstance(value, int | float):
+        return f": quote it to make it a string (\"{value}\")"
     return ""
 
 

@@ -162,3 +162,22 @@ def test_load_reports_yaml_errors_with_the_line(tmp_path):
         load_kustomization(DirectoryFiles(tmp_path), "")
     assert info.value.file == "kustomization.yaml" and "line " in info.value.message
 
+
+
+def test_kustomization_files_are_yaml_1_1_like_kustomize_reads_them(tmp_path) -> None:
+    # kustomize: "json: cannot unmarshal bool into Go struct field Kustomization.commonLabels of type string"
+    from hub.render.build import render_directory
+    from hub.render.errors import RenderError
+
+    (tmp_path / "kustomization.yaml").write_text("resources: [cm.yaml]\ncommonLabels:\n  enabled: yes\n")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    a: yes\n")
+    try:
+        render_directory(tmp_path)
+    except RenderError as exc:
+        assert exc.field == "commonLabels.enabled" and "found the boolean true" in exc.message
+        assert "yes, no, on and off are booleans" in exc.message
+    else:
+        raise AssertionError("a boolean label value in a kustomization must be refused, as kustomize does")
+    (tmp_path / "kustomization.yaml").write_text("resources: [cm.yaml]\ncommonLabels:\n  enabled: 'yes'\n")
+    [cm] = render_directory(tmp_path)
+    assert cm["metadata"]["labels"] == {"a": "yes", "enabled": "yes"}  # manifests stay YAML 1.2 like kyaml
