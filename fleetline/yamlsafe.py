@@ -51,7 +51,10 @@ for _tag, _regexp, _first in (
         ("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""]),
         ("tag:yaml.org,2002:int", _INT, "-+0123456789"),
         ("tag:yaml.org,2002:float", _FLOAT, "-+0123456789."),
-        ("tag:yaml.org,2002:merge", re.compile(r"^<<$"), "<")):
+        ("tag:yaml.org,2002:merge", re.compile(r"^<<$"), "<"),
+        ("tag:yaml.org,2002:timestamp", re.compile(  # go-yaml's timestamp layouts
+            r"^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))"
+            r"|(?: \d{1,2}:\d{1,2}:\d{1,2}(?:\.\d{1,9})?))?$"), "0123456789")):
     _Loader.add_implicit_resolver(_tag, _regexp, list(_first))
 
 
@@ -80,7 +83,17 @@ def _construct_float(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> float:
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor("tag:yaml.org,2002:bool", lambda loader, node: loader.construct_scalar(node).lower() == "true")
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+class Timestamp(str):
+    """A plain scalar YAML resolves as a timestamp, kept as its text (a `str` in every way). Marked so that
+    the renderer can mirror kustomize, whose JSON round trip rewrites some timestamps as RFC 3339."""
+
+    __slots__ = ()
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp",
+                        lambda loader, node: Timestamp(loader.construct_scalar(node)))
 
 
 class _Loader11(_Loader):

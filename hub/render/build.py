@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fleetline.yamlsafe import YamlError, iter_documents
+from fleetline.yamlsafe import Timestamp, YamlError, iter_documents
 from hub.render import generators
 from hub.render.emit import format_float, json_number, normalize_numbers
 from hub.render.errors import RenderError
@@ -95,8 +95,8 @@ class Builder:
         resources = sort_resources(resources, kustomization.sort_options, kustomization.file)
         for res in resources:
             strip_build_annotations(res.obj)
+            stringify_annotations(res.obj)  # first: annotations keep a timestamp's text
             normalize_numbers(res.obj)
-            stringify_annotations(res.obj)
         return resources
 
     # -- one directory ------------------------------------------------------------------------------------
@@ -294,7 +294,9 @@ def stringify_annotations(obj: dict) -> None:
     if not isinstance(annotations, dict):
         return
     for key, value in annotations.items():
-        if isinstance(value, bool):
+        if isinstance(value, Timestamp):
+            annotations[key] = str(value)
+        elif isinstance(value, bool):
             annotations[key] = "true" if value else "false"
         elif isinstance(value, int):
             annotations[key] = str(value)

@@ -41,6 +41,8 @@ from yaml.events import (
     StreamStartEvent,
 )
 
+from fleetline.yamlsafe import Timestamp
+
 _DUMPER = getattr(yaml, "CDumper", yaml.Dumper)
 
 # -- how go-yaml v2 would read a plain scalar (its resolver), to know which strings need quotes ----------
@@ -206,19 +208,52 @@ def json_number(value: float) -> int | float:
     return value
 
 
+_GO_TIMESTAMP = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
+                           r"(Z|[+-]\d{2}:\d{2})?)?$")
+
+
+def go_timestamp(text: str) -> str | None:
+    """The RFC 3339 text kustomize's JSON round trip gives an unquoted YAML timestamp (go-yaml's layouts:
+    `2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00` with `T` or `t`, `2006-1-2 15:4:5.999999999`), or None
+    when go-yaml would not read `text` as one (the text is kept then): a date becomes midnight UTC, `t`
+    becomes `T`, fractions lose trailing zeros, UTC (a zero offset, or none after a space) becomes `Z`."""
+    match = _GO_TIMESTAMP.match(text)
+    if match is None:
+        return None
+    year, month, day, separator, hour, minute, second, fraction, zone = match.groups()
+    if separator is not None and (separator == " ") == (zone is not None):
+        return None  # T/t needs a zone, a space allows none
+    try:
+        datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    if separator is None:
+        return f"{year}-{int(month):02d}-{int(day):02d}T00:00:00Z"
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        return None
+    fraction = (fraction or "").rstrip("0")
+    if zone in (None, "+00:00", "-00:00"):
+        zone = "Z"
+    return (f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{int(minute):02d}:{int(second):02d}"
+            f"{'.' + fraction if fraction else ''}{zone}")
+
+
 def normalize_numbers(value: object) -> object:
-    """`value` with every float replaced by `json_number` of it, in place where it is a map or list (so that
-    rendered objects compare equal to kustomize's parsed output: `cpu: 1.0` is `cpu: 1` there)."""
+    """`value` with every float replaced by `json_number` of it and every YAML timestamp by `go_timestamp` of
+    it, in place where it is a map or list (so that rendered objects compare equal to kustomize's parsed
+    output: `cpu: 1.0` is `cpu: 1` there, `date: 2024-01-01` is "2024-01-01T00:00:00Z")."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, float | int | dict | list):
+            if isinstance(item, float | int | dict | list | Timestamp):
                 value[key] = normalize_numbers(item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            if isinstance(item, float | int | dict | list):
+            if isinstance(item, float | int | dict | list | Timestamp):
                 value[index] = normalize_numbers(item)
     elif isinstance(value, float):
         return json_number(value)
+    elif isinstance(value, Timestamp):
+        return go_timestamp(value) or str(value)
     elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _UINT64_MAX:
         return json_number(float(value))  # beyond 64 bits kustomize's YAML decoder already made it a float
     return value
