@@ -199,6 +199,8 @@ class Builder:
             set_images(resources, k.image_tags, file, "imageTags")
         if k.replacements:
             apply_replacements(resources, k.replacements, files, directory, file, "replacements")
+            for res in resources:
+                res.sync_shared_scalars()  # a replaced shared label changes its twins (Resource.share_scalar)
         return resources
 
     # -- reading manifests --------------------------------------------------------------------------------

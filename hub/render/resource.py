@@ -118,6 +118,8 @@ class Resource:
     needs_hash: bool = False  # a generated object whose name gets kustomize's content-hash suffix
     prefixes: list[str] = field(default_factory=list)  # name prefixes applied, outermost last
     suffixes: list[str] = field(default_factory=list)  # name suffixes applied, outermost last
+    # Label and annotation values that are one YAML node in kustomize: [value, [path, ...]] (see share_scalar)
+    shared_scalars: list[list] = field(default_factory=list)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -188,12 +190,64 @@ class Resource:
         if always_record or self.cur_id() != before:
             self.previous_ids.append(before)
 
+    # -- shared scalars --------------------------------------------------------------------------------
+
+    def share_scalar(self, value: str, paths: list[tuple]) -> None:
+        """Record that the fields at `paths` (tuples of map keys and list indices) hold one YAML node.
+
+        kustomize's label and annotation transformers (kyaml's SetEntry) insert the same node at every field
+        they create in one object for one key, so `commonLabels` puts one node in the labels, the selector and
+        the template. A later in-place write to any of those fields (a label or annotation transformer, a
+        strategic merge patch, a replacement) changes all of them: a base's commonLabels `team: a` patched to
+        `team: b` in an overlay's metadata.labels comes out `b` in the selector too. `sync_shared_scalars`
+        applies such writes to the other fields; a JSON 6902 patch (a JSON round trip) ends the sharing."""
+        if len(paths) > 1:
+            self.shared_scalars.append([value, list(paths)])
+
+    def sync_shared_scalars(self) -> None:
+        """After a transformer: a shared field whose value changed passes the new value to the others; fields
+        that were removed, or no longer hold a string, leave their group."""
+        groups = []
+        for value, paths in self.shared_scalars:
+            present = [(path, _get_path(self.obj, path)) for path in paths]
+            present = [(path, current) for path, current in present if isinstance(current, str)]
+            if len(present) < 2:
+                continue
+            changed = [current for _, current in present if current != value]
+            if changed:
+                value = changed[-1]
+                for path, _ in present:
+                    _set_path(self.obj, path, value)
+            groups.append([value, [path for path, _ in present]])
+        self.shared_scalars = groups
+
     def copy(self) -> Resource:
         from fleetline.jsoncopy import clone
 
         return Resource(obj=clone(self.obj), origin=self.origin, previous_ids=list(self.previous_ids),
                         behavior=self.behavior, needs_hash=self.needs_hash, prefixes=list(self.prefixes),
-                        suffixes=list(self.suffixes))
+                        suffixes=list(self.suffixes),
+                        shared_scalars=[[value, list(paths)] for value, paths in self.shared_scalars])
 
     def __repr__(self) -> str:
         return f"Resource({self.cur_id()} from {self.origin})"
+
+
+_MISSING = object()
+
+
+def _get_path(node: object, path: tuple) -> object:
+    for step in path:
+        if isinstance(node, dict) and isinstance(step, str):
+            node = node.get(step, _MISSING)
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            return _MISSING
+    return node
+
+
+def _set_path(node: object, path: tuple, value: object) -> None:
+    parent = _get_path(node, path[:-1])
+    if isinstance(parent, dict | list):
+        parent[path[-1]] = value  # type: ignore[index]

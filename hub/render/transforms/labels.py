@@ -74,19 +74,39 @@ def _set_pairs(resources: list[Resource], pairs: dict[str, str], specs: Iterable
         return
     specs = list(specs)
 
-    def setter(key: str, value: str) -> Any:
+    def setter(key: str, value: str, created: list[dict]) -> Any:
         def set_entry(current: Any) -> dict:
             if current is None:
-                return {key: value}
-            if not isinstance(current, dict):
+                current = {}
+            elif not isinstance(current, dict):
                 raise FieldSpecError(f"expected a mapping, found {describe(current)}")
+            if key not in current:
+                created.append(current)
             current[key] = value
             return current
         return set_entry
 
     for resource in resources:
         for key in sorted(pairs):
-            apply_fieldspecs(resource, specs, setter(key, pairs[key]), file, field)
+            created: list[dict] = []
+            apply_fieldspecs(resource, specs, setter(key, pairs[key], created), file, field)
+            resource.sync_shared_scalars()
+            if len(created) > 1:  # the new fields share one node in kustomize (see Resource.share_scalar)
+                where = _paths_of(resource.obj, {id(mapping) for mapping in created})
+                resource.share_scalar(pairs[key], [where[id(mapping)] + (key,) for mapping in created
+                                                   if id(mapping) in where])
+
+
+def _paths_of(node: Any, wanted: set[int], path: tuple = ()) -> dict[int, tuple]:
+    """The paths (tuples of keys and indices) of the mappings whose id() is in `wanted`, inside `node`."""
+    found: dict[int, tuple] = {}
+    if id(node) in wanted:
+        found[id(node)] = path
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for step, child in children:
+        if isinstance(child, dict | list):
+            found.update(_paths_of(child, wanted, (*path, step)))
+    return found
 
 
 def _string_map(raw: Any, file: str, field: str, what: str) -> dict[str, str]:

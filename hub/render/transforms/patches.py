@@ -391,6 +391,7 @@ def _merge_into(res: Resource, document: dict, patch: _Patch, file: str, where: 
     else:
         meta.pop("namespace", None)
     res.obj = merged
+    res.sync_shared_scalars()  # kustomize merges in place: a patched shared label changes its twins
     return True
 
 
@@ -410,6 +411,7 @@ def _apply_json6902(resources: list[Resource], patch: _Patch, file: str, store_p
                                     "an object must stay a mapping", patch.field)
         _strip_build_annotations(result)
         res.obj = result
+        res.shared_scalars = []  # kustomize applies the patch to the object's JSON: no node is shared after it
     return resources
 
 

@@ -626,3 +626,18 @@ def test_replicas_matching_nothing_is_refused(tmp_path):
 def test_replicas_count_must_be_a_whole_number(tmp_path, count, found):
     assert_both_refuse(tmp_path, {"replicas": [{"name": "web", "count": count}]}, WORKLOADS, "replicas[0].count",
                        "expected a whole number", found)
+
+
+def test_created_label_fields_share_one_value_until_a_json_round_trip():
+    """kyaml puts one node at every field commonLabels creates: a later write to one changes its twins, also
+    in a memoised copy; fields that already existed are not shared."""
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "x"}},
+                  "spec": {"selector": {"matchLabels": {"app": "web"}},
+                           "template": {"metadata": {"labels": {"app": "web"}}}}}
+    res = Resource(obj=deployment, origin="r.yaml")
+    add_common_labels([res], {"team": "a", "tier": "b"}, KFILE)
+    copy = res.copy()
+    add_labels([copy], [{"pairs": {"tier": "c", "team": "d"}}], KFILE)  # metadata.labels only
+    assert copy.obj["spec"]["selector"]["matchLabels"] == {"app": "web", "team": "a", "tier": "c"}
+    assert copy.obj["spec"]["template"]["metadata"]["labels"] == {"app": "web", "team": "a", "tier": "c"}
+    assert res.obj["spec"]["selector"]["matchLabels"]["tier"] == "b"  # the original is untouched

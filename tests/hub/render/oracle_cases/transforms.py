@@ -714,3 +714,104 @@ _add("namespace_on_custom_resources_of_unknown_scope", {
             path: /models
         """),
 }, about="kinds kustomize does not know are treated as namespaced (even a ClusterIssuer); PersistentVolume is not")
+
+# kyaml inserts one YAML node at every label (annotation) field a transformer creates in an object; a later
+# in-place write to any of them changes all of them, across kustomization levels.
+_SHARED_BASE = {
+    "base/kustomization.yaml": text("""
+        resources:
+        - app.yaml
+        commonLabels:
+          team: a
+        commonAnnotations:
+          note: x
+        """),
+    "base/app.yaml": deployment("web"),
+    "labels-only/kustomization.yaml": text("""
+        resources:
+        - ../base
+        labels:
+        - pairs:
+            team: b
+        """),
+    "patched/kustomization.yaml": text("""
+        resources:
+        - ../base
+        patches:
+        - patch: |
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: web
+              labels:
+                team: b
+              annotations:
+                note: "y"
+        """),
+    "json-patched/kustomization.yaml": text("""
+        resources:
+        - ../base
+        patches:
+        - target: {kind: Deployment}
+          patch: |
+            - op: replace
+              path: /metadata/labels/team
+              value: b
+        """),
+    "replaced/kustomization.yaml": text("""
+        resources:
+        - ../base
+        configMapGenerator:
+        - name: c
+          literals: [v=b]
+        replacements:
+        - source: {kind: ConfigMap, name: c, fieldPath: data.v}
+          targets:
+          - select: {kind: Deployment}
+            fieldPaths: [metadata.labels.team]
+        """),
+}
+
+_add("shared_label_node_labels_rewrite_selector", _SHARED_BASE, "labels-only",
+     about="a metadata-only `labels` pair over a base's commonLabels also changes the selector and template")
+_add("shared_label_node_strategic_merge_patch", _SHARED_BASE, "patched",
+     about="patching a commonLabels/commonAnnotations value in metadata changes it in selector and template")
+_add("shared_label_node_json_patch_does_not_share", _SHARED_BASE, "json-patched",
+     about="a JSON 6902 patch changes only the field it names (kustomize patches the object's JSON)")
+_add("shared_label_node_replacement", _SHARED_BASE, "replaced",
+     about="a replacement into a shared label value changes its selector and template twins")
+
+_add("shared_label_node_from_include_selectors", {
+    "base/kustomization.yaml": "resources:\n- sts.yaml\n",
+    "base/sts.yaml": text("""
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata:
+          name: web
+        spec:
+          selector:
+            matchLabels:
+              app: web
+          template:
+            metadata:
+              labels:
+                app: web
+        """),
+    "overlay/kustomization.yaml": text("""
+        resources:
+        - ../base
+        labels:
+        - pairs:
+            tier: a
+          includeSelectors: true
+        """),
+    "top/kustomization.yaml": text("""
+        resources:
+        - ../overlay
+        labels:
+        - pairs:
+            tier: web
+            app: b
+          includeTemplates: true
+        """),
+}, "top", about="only the pair an overlay created in selector and template is shared; the base's `app` is not")
