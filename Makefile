@@ -32,8 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/kubesim.py
 	$(PY) bench/render.py
 
-proto:
-	@echo "make proto: no wire protocol yet (it arrives with the hub-agent wire issue)"
+proto: $(STAMP)
+	$(PY) scripts/gen_proto.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache
