@@ -11,6 +11,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleetline", description="GitOps fleet manager for Kubernetes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    from fleetline.certs_cli import add_certs_parser
     from hub.plan.cli import add_impact_parser
     from hub.render.cli import add_render_parser
     from kubesim.cli import add_sim_parser
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_parser(sub)
     add_render_parser(sub)
     add_impact_parser(sub)
+    add_certs_parser(sub)
     return parser
 
 
