@@ -14,12 +14,14 @@ def build_parser() -> argparse.ArgumentParser:
     from fleetline.certs_cli import add_certs_parser
     from hub.plan.cli import add_impact_parser
     from hub.render.cli import add_render_parser
+    from hub.sessions.cli import add_hub_parser
     from kubesim.cli import add_sim_parser
 
     add_sim_parser(sub)
     add_render_parser(sub)
     add_impact_parser(sub)
     add_certs_parser(sub)
+    add_hub_parser(sub)
     return parser
 
 

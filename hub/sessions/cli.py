@@ -1,0 +1,178 @@
+"""`fleetline hub` (serve the hub-agent wire) and `fleetline hub-token` (issue and revoke cluster tokens).
+
+Owns the command line only: flags, logging, loading desired state from `--desired-state DIR` (one
+`<cluster>.json|yaml` per cluster, pushed at start and again on SIGHUP; a bad file is reported and that
+cluster keeps its last good state), the `/metrics` endpoint (aiohttp) and signal handling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from fleetline.protocol import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_BYTES
+from hub.sessions.server import HubHandle, TlsFiles, split_host_port, start_hub
+from hub.sessions.service import kv
+from hub.sessions.statefiles import load_state_dir
+from hub.sessions.tokens import TokenStore, TokenStoreError
+
+log = logging.getLogger("hub.sessions.cli")
+
+
+def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `fleetline hub` and `fleetline hub-token`; returns the `hub` parser."""
+    parser = sub.add_parser(
+        "hub", help="serve the hub-agent gRPC wire",
+        description="Accept agent sessions (FleetHub.Connect), authenticate them by client certificate or bearer "
+                    "token, and push each cluster its desired state. Until the Git pipeline lands, desired state "
+                    "comes from --desired-state DIR.")
+    parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:7443",
+                        help="address to listen on (port 0 picks a free one; default 127.0.0.1:7443)")
+    parser.add_argument("--data-dir", metavar="DIR", required=True,
+                        help="where the hub keeps per-cluster session state (last pushed state, event sequence)")
+    parser.add_argument("--tls-cert", metavar="FILE", help="the hub's serving certificate (PEM)")
+    parser.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
+    parser.add_argument("--client-ca", metavar="FILE",
+                        help="CA that signs agents' client certificates (mTLS; identity from the SAN URI "
+                             "spiffe://fleetline/cluster/<name>, else the CN)")
+    parser.add_argument("--tokens", metavar="FILE", help="per-cluster bearer tokens (hashes; see hub-token)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="plain text, no TLS: only allowed on a loopback address, for development")
+    parser.add_argument("--desired-state", metavar="DIR",
+                        help="directory of <cluster>.json|yaml desired states, pushed at start and on SIGHUP")
+    parser.add_argument("--metrics-port", metavar="PORT", type=int,
+                        help="serve Prometheus /metrics on this port (on the --listen host)")
+    parser.add_argument("--heartbeat-interval", metavar="SECONDS", type=float, default=DEFAULT_HEARTBEAT_INTERVAL,
+                        help=f"heartbeat interval announced to agents (default {DEFAULT_HEARTBEAT_INTERVAL:g})")
+    parser.add_argument("--max-message-bytes", metavar="N", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
+                        help="largest message sent or accepted; desired state is chunked below it")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.set_defaults(run=run_hub)
+
+    tokens = sub.add_parser("hub-token", help="issue or revoke per-cluster tokens and client certificates",
+                            description="Manage the hub's token file. A token is printed once and only its "
+                                        "SHA-256 is stored; a running hub picks changes up at the next connect.")
+    tokens.add_argument("action", choices=("issue", "revoke", "revoke-cert"))
+    tokens.add_argument("subject", metavar="CLUSTER|FINGERPRINT",
+                        help="the cluster (issue, revoke) or a certificate's SHA-256 fingerprint (revoke-cert)")
+    tokens.add_argument("--tokens", metavar="FILE", required=True, help="the hub's token file")
+    tokens.set_defaults(run=run_hub_token)
+    return parser
+
+
+def run_hub_token(args: argparse.Namespace) -> int:
+    try:
+        store = TokenStore(args.tokens)
+        if args.action == "issue":
+            print(store.issue(args.subject))
+        elif args.action == "revoke":
+            count = store.revoke(args.subject)
+            print(f"revoked {count} token(s) of cluster {args.subject}")
+            if count == 0:
+                return 1
+        else:
+            store.revoke_certificate(args.subject)
+            print(f"revoked certificate {args.subject}")
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_hub(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s level=%(levelname)s %(message)s")
+    try:
+        return asyncio.run(serve(args))
+    except (ValueError, OSError, TokenStoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def push_directory(handle: HubHandle, directory: Path) -> int:
+    """Push every usable file of `directory`; returns how many files were refused (each logged)."""
+    states, errors = await asyncio.to_thread(load_state_dir, directory)
+    for error in errors:
+        log.error(kv(event="desired_state_file_refused", error=error, action="cluster keeps its last good state"))
+    for cluster, state in states.items():
+        await handle.hub.push(cluster, state)
+    return len(errors)
+
+
+async def _start_metrics(handle: HubHandle, host: str, port: int) -> web.AppRunner:
+    async def metrics(_: web.Request) -> web.Response:
+        body = generate_latest(handle.hub.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def serve(args: argparse.Namespace) -> int:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    if args.client_ca and not args.tls_cert:
+        raise ValueError("--client-ca needs --tls-cert and --tls-key")
+    tls = TlsFiles.from_paths(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
+    tokens = TokenStore(args.tokens) if args.tokens else None
+    if tls is not None and tls.client_ca is None and tokens is None:
+        raise ValueError("with TLS, authenticate agents with --client-ca (client certificates) and/or --tokens")
+    handle = await start_hub(args.listen, args.data_dir, tokens, tls, args.insecure, args.heartbeat_interval,
+                             args.max_message_bytes)
+    host, _ = split_host_port(args.listen)
+    runner = await _start_metrics(handle, host, args.metrics_port) if args.metrics_port is not None else None
+    log.info(kv(event="hub_listening", address=handle.address, port=handle.port,
+                tls=tls is not None, tokens=tokens is not None, metrics_port=args.metrics_port))
+    print(f"fleetline hub listening on {handle.address}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reload = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
+    directory = Path(args.desired_state) if args.desired_state else None
+    try:
+        if directory is not None:
+            await push_directory(handle, directory)
+        while not stop.is_set():
+            waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(reload.wait())]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            if reload.is_set() and not stop.is_set():
+                reload.clear()
+                if directory is not None:
+                    log.info(kv(event="desired_state_reload", directory=directory))
+                    await push_directory(handle, directory)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(ValueError):
+                loop.remove_signal_handler(signum)
+        await handle.stop(2.0)
+        if runner is not None:
+            await runner.cleanup()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hub.sessions.cli hub ...`: the same commands without the `fleetline` entry point."""
+    parser = argparse.ArgumentParser(prog="fleetline")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_hub_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
