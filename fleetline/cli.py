@@ -11,6 +11,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleetline", description="GitOps fleet manager for Kubernetes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    from agent.session.cli import add_agent_parser
     from fleetline.certs_cli import add_certs_parser
     from hub.plan.cli import add_impact_parser
     from hub.render.cli import add_render_parser
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_impact_parser(sub)
     add_certs_parser(sub)
     add_hub_parser(sub)
+    add_agent_parser(sub)
     return parser
 
 
