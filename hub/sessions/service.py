@@ -451,20 +451,21 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             if reader.done() and not reader.cancelled() and reader.exception() is None:
                 session.close_reason = reader.result() or session.close_reason
         finally:
+            # The bookkeeping comes before any await: when the agent hangs up right after a Goodbye, gRPC
+            # cancels this handler, and the cancellation lands on the first await of this block.
             for task in (reader, writer, closing):
                 task.cancel()
-            results = await asyncio.gather(reader, writer, closing, return_exceptions=True)
-            for result in results:
-                if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
-                    session.close_reason = "error"
-                    log.warning(kv(event="session_error", cluster=hello.cluster, session=info.session_id,
-                                   error=repr(result)))
             if record.session is session:
                 record.session = None
             self.metrics.connected.set(self._live_sessions())
             self.metrics.sessions_closed.labels(session.close_reason).inc()
             log.info(kv(event="session_closed", cluster=hello.cluster, session=info.session_id,
                         reason=session.close_reason))
+            results = await asyncio.gather(reader, writer, closing, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                    log.warning(kv(event="session_error", cluster=hello.cluster, session=info.session_id,
+                                   error=repr(result)))
             await self._notify()
 
     async def _adopt_agent_generation(self, record: _Cluster, hello: fleet_pb2.Hello) -> None:
