@@ -1,10 +1,10 @@
 """Starting and stopping the hub's gRPC server around a SessionHub: transport security and message limits.
 
 TLS (1.2 or newer, gRPC's default) with a server certificate; with a client CA, client certificates are
-verified against it and required. Bearer tokens and client certificates are not accepted on one port (gRPC's
-Python server can require a client certificate or not ask for one, never ask for an optional one): run one
-hub port per credential type. Plain text only with `insecure=True`, and only on a loopback address: anything
-else is a ValueError naming the fix.
+verified against it and required (gRPC's Python server can require a client certificate or not ask for one,
+never ask for an optional one); the token file then serves as the list of revoked certificates, and agents
+with only a token need a hub without a client CA. Plain text only with `insecure=True`, and only on a loopback
+address: anything else is a ValueError naming the fix.
 """
 
 from __future__ import annotations
@@ -94,10 +94,6 @@ async def start_hub(
                          "plain text only with --insecure on a loopback address")
     if tls is not None and insecure:
         raise ValueError("choose TLS or --insecure, not both")
-    if tls is not None and tls.client_ca is not None and tokens is not None:
-        raise ValueError("--tokens and --client-ca cannot be combined on one port: gRPC cannot ask for an optional "
-                         "client certificate, so certificate agents would arrive without one; run one hub port "
-                         "with --client-ca for certificate agents and another with --tokens for token agents")
     if insecure and not is_loopback(host):
         raise ValueError(f"--insecure serves plain text and is only allowed on a loopback address, not {host!r}; "
                          "use TLS for anything else")

@@ -326,6 +326,10 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         if isinstance(credential, _Refusal):
             self._refuse(credential, peer)
             if credential.goodbye:
+                # Take the agent's Hello first: ending the stream while its first write is in flight makes
+                # gRPC fail that write, and the call, with INTERNAL, so the Goodbye could be lost.
+                with contextlib.suppress(TimeoutError, grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    await asyncio.wait_for(context.read(), timeout=self.heartbeat_interval)
                 await self._goodbye(context, credential.goodbye, credential.message)
                 return
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, credential.message)

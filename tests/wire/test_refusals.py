@@ -285,13 +285,24 @@ async def test_a_revoked_client_certificate_and_a_certificate_of_another_cluster
     assert f"cluster={A}" in line
 
 
-async def test_tokens_and_a_client_ca_on_one_port_are_refused_at_start(tmp_path: Path):
-    # grpc.ssl_server_credentials(require_client_auth=False) does not request a client certificate at all, so
-    # a hub accepting both would refuse every certificate agent as no_credentials: it refuses to start instead.
+async def test_a_hub_with_tokens_and_a_client_ca_requires_certificates(tmp_path: Path):
+    # gRPC's Python server can require a client certificate or not ask for one, never ask for an optional one:
+    # with a client CA certificates are required, and the token file holds the revoked certificates.
     ca_cert, ca_key = certs.create_ca("fleetline test CA")
     hub_cert, hub_key = certs.issue_server_certificate(ca_cert, ca_key, ["localhost", "127.0.0.1"])
+    cert_a, key_a = certs.issue_cluster_certificate(ca_cert, ca_key, A)
     store = TokenStore(tmp_path / "tokens")
-    store.issue(B)
-    with pytest.raises(ValueError, match="--tokens and --client-ca cannot be combined on one port"):
-        await start_hub("127.0.0.1:0", tmp_path / "hub", tokens=store, tls=TlsFiles(hub_cert, hub_key, ca_cert),
-                        heartbeat_interval=HEARTBEAT, fsync=False)
+    token_b = store.issue(B)
+    handle = await start_hub("127.0.0.1:0", tmp_path / "hub", tokens=store,
+                             tls=TlsFiles(hub_cert, hub_key, ca_cert), heartbeat_interval=HEARTBEAT, fsync=False)
+    try:
+        creds = grpc.ssl_channel_credentials(ca_cert, key_a, cert_a)
+        replies = await raw_session(f"localhost:{handle.port}", fleet_pb2.Hello(cluster=A, protocol=version(1, 0)),
+                                    credentials=creds)
+        assert [r.WhichOneof("body") for r in replies] == ["welcome"]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:  # a token alone is not enough here
+            await raw_session(f"localhost:{handle.port}", fleet_pb2.Hello(cluster=B, protocol=version(1, 0)),
+                              credentials=grpc.ssl_channel_credentials(ca_cert), token=token_b)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await handle.stop(grace=0.5)
