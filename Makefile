@@ -31,6 +31,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/kubesim.py
 	$(PY) bench/render.py
+	$(PY) bench/sessions.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py

@@ -23,6 +23,8 @@ from hub.sessions.tokens import TokenStore
 
 # Room for the protobuf framing around the largest message, so a message at the limit is never refused.
 _GRPC_SLACK = 64 * 1024
+# New calls gRPC may queue before the hub takes them: a whole fleet dialling at once.
+_MAX_PENDING_CALLS = 100_000
 
 
 @dataclass
@@ -105,6 +107,11 @@ async def start_hub(
         ("grpc.max_receive_message_length", limit),
         ("grpc.max_send_message_length", limit),
         ("grpc.so_reuseport", 0),
+        # gRPC core refuses new calls not yet taken by the server once 1,000 wait (some at random, all from
+        # 3,000), and grpc.aio takes them one at a time: without a deeper queue, thousands of agents dialling at
+        # once (a reconnect storm) see most attempts CANCELLED and retry for tens of seconds (bench/sessions.py).
+        ("grpc.server.max_pending_requests", _MAX_PENDING_CALLS),
+        ("grpc.server.max_pending_requests_hard_limit", _MAX_PENDING_CALLS),
     ])
     fleet_pb2_grpc.add_FleetHubServicer_to_server(hub, server)
     if tls is not None:
