@@ -99,7 +99,8 @@ class _Refusal:
 class _Cluster:
     name: str
     desired: fleet_pb2.DesiredState | None
-    event_sequence: int
+    event_sequence: int  # the highest sequence accepted (persisted or about to be)
+    persisted_sequence: int = 0  # the highest sequence on disk: what consumers have seen and agents are acked
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     chunks: list[fleet_pb2.DesiredStateChunk] | None = None  # of `desired`, cut lazily
     pushed_at: dict[int, float] = field(default_factory=dict)  # generation -> monotonic time of push()
@@ -163,6 +164,13 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         self._state = SessionState(data_dir, fsync=fsync)
         self._clusters: dict[str, _Cluster] = {}
         self._event_subs: set[Subscription[tuple[str, fleet_pb2.Event]]] = set()
+        # Events are persisted in batches: one write of every cluster's held sequence, then publish and ack.
+        self._persisted: dict[str, int] = self._state.load_event_sequences()
+        self._pending_events: list[tuple[_Cluster, fleet_pb2.Event]] = []
+        self._persist_wanted = asyncio.Event()
+        self._persist_dirty = False
+        self._persister: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
         self._status_subs: set[Subscription[tuple[str, fleet_pb2.StatusReport]]] = set()
         self._revoked_fingerprints: set[str] = set()  # certificate revocations when there is no token store
         self._changed = asyncio.Condition()
@@ -176,7 +184,10 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         if record is None:
             if not valid_cluster_name(name):
                 raise ValueError(f"invalid cluster name {name!r}: use lower-case letters, digits, '-' and '.'")
-            record = _Cluster(name, self._state.load_desired(name), self._state.load_event_sequence(name))
+            held = self._persisted.get(name)
+            if held is None:
+                held = self._persisted[name] = self._state.load_event_sequence(name)
+            record = _Cluster(name, self._state.load_desired(name), held, held)
             self._clusters[name] = record
         return record
 
@@ -292,6 +303,11 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
                 record.session.close(fleet_pb2.SHUTTING_DOWN, "the hub is shutting down", "shutting_down")
         if self._handlers:
             await asyncio.wait(set(self._handlers), timeout=grace)
+        await self._flush_events()  # after any flush in progress (the lock), before the persister stops
+        if self._persister is not None:
+            self._persister.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._persister
         for sub in list(self._event_subs) + list(self._status_subs):
             sub.close()
 
@@ -430,14 +446,15 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
                 log.warning(kv(event="agent_sequence_restarted", cluster=hello.cluster,
                                next_event_sequence=hello.next_event_sequence, held=record.event_sequence,
                                action="accepting its sequences from 1 again (its outbox was lost)"))
-                record.event_sequence = 0
-                await asyncio.to_thread(self._state.save_event_sequence, hello.cluster, 0)
+                record.event_sequence = record.persisted_sequence = 0
+                self._persisted[record.name] = 0
+                self._request_persist()
         self.metrics.connected.set(self._live_sessions())
         session.send(fleet_pb2.HubMessage(welcome=fleet_pb2.Welcome(
             session_id=info.session_id, heartbeat_interval_ms=max(1, round(self.heartbeat_interval * 1000)),
             hub_version=self.hub_version, protocol=our_version(), max_message_bytes=self.max_message_bytes,
-            acked_event_sequence=record.event_sequence)))
-        session.ack_sent = session.ack_to_send = record.event_sequence
+            acked_event_sequence=record.persisted_sequence)))
+        session.ack_sent = session.ack_to_send = record.persisted_sequence
         for request in record.pending_syncs:
             session.send(fleet_pb2.HubMessage(sync_request=request))
         record.pending_syncs = []
@@ -539,13 +556,50 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         cluster = session.cluster
         if event.sequence <= cluster.event_sequence:
             self.metrics.duplicate_events.inc()
-        else:
-            cluster.event_sequence = event.sequence
-            self._state.save_event_sequence(cluster.name, event.sequence)
+            session.ack_to_send = cluster.persisted_sequence
+            session.wake.set()
+            return
+        cluster.event_sequence = event.sequence
+        self._pending_events.append((cluster, event))
+        self._request_persist()
+
+    def _request_persist(self) -> None:
+        self._persist_dirty = True
+        self._persist_wanted.set()
+        if self._persister is None or self._persister.done():
+            self._persister = asyncio.get_running_loop().create_task(self._persist_loop())
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await self._persist_wanted.wait()
+            self._persist_wanted.clear()
+            await self._flush_events()
+
+    async def _flush_events(self) -> None:
+        """Write the held sequences of every event accepted since the last flush (one atomic write), then
+        publish those events to the consumers and acknowledge them to their agents, in order."""
+        async with self._flush_lock:
+            if not self._persist_dirty:
+                return
+            self._persist_dirty = False
+            batch, self._pending_events = self._pending_events, []
+            for cluster, event in batch:
+                self._persisted[cluster.name] = max(self._persisted.get(cluster.name, 0), event.sequence)
+            # shielded: once the batch is taken it is written and published whole, even if close() cancels us
+            await asyncio.shield(asyncio.to_thread(self._state.save_event_sequences, dict(self._persisted)))
+            self._publish(batch)
+
+    def _publish(self, batch: list[tuple[_Cluster, fleet_pb2.Event]]) -> None:
+        touched: dict[str, _Cluster] = {}
+        for cluster, event in batch:
+            cluster.persisted_sequence = max(cluster.persisted_sequence, event.sequence)
             for sub in list(self._event_subs):
                 sub.publish((cluster.name, event))
-        session.ack_to_send = cluster.event_sequence
-        session.wake.set()
+            touched[cluster.name] = cluster
+        for cluster in touched.values():
+            if cluster.session is not None:
+                cluster.session.ack_to_send = cluster.persisted_sequence
+                cluster.session.wake.set()
 
     async def _on_ack(self, session: _Session, ack: fleet_pb2.DesiredStateAck) -> None:
         cluster = session.cluster

@@ -3,8 +3,11 @@
     <data_dir>/sessions/<cluster>/desired.pb        the last pushed DesiredState (serialized, with its generation
                                                     and content hash), so that an unchanged state is not
                                                     pushed again and generations keep increasing
-    <data_dir>/sessions/<cluster>/event_sequence    the highest event sequence the hub holds for the cluster,
-                                                    written before any consumer sees the event (exactly once)
+    <data_dir>/sessions/event_sequences             the highest event sequence the hub holds for each cluster
+                                                    ("<cluster> <sequence>" lines), one file for all clusters,
+                                                    written once per batch of events and before any consumer
+                                                    sees them (exactly once); a per-cluster
+                                                    <cluster>/event_sequence file of earlier hubs is still read
 
 Files are replaced atomically (temporary file, rename; fsync unless `fsync=False`, which is for benchmarks:
 the rename alone already survives a SIGKILL, only a power loss needs the fsync). A file that cannot be parsed
@@ -70,5 +73,26 @@ class SessionState:
             log.warning("event=state_file_unreadable file=%s action=ignored", path)
             return 0
 
-    def save_event_sequence(self, cluster: str, sequence: int) -> None:
-        atomic_write(self._dir(cluster) / "event_sequence", f"{sequence}\n".encode("ascii"), fsync=self.fsync)
+    def load_event_sequences(self) -> dict[str, int]:
+        """Every cluster's highest held event sequence from the combined file (bad lines are reported, skipped)."""
+        path = self.root / "event_sequences"
+        try:
+            lines = path.read_text(encoding="ascii").splitlines()
+        except FileNotFoundError:
+            return {}
+        except UnicodeDecodeError:
+            log.warning("event=state_file_unreadable file=%s action=ignored", path)
+            return {}
+        sequences: dict[str, int] = {}
+        for number, line in enumerate(lines, 1):
+            name, _, value = line.partition(" ")
+            if valid_cluster_name(name) and value.isdigit():
+                sequences[name] = int(value)
+            elif line.strip():
+                log.warning("event=state_file_unreadable file=%s line=%d action=skipped", path, number)
+        return sequences
+
+    def save_event_sequences(self, sequences: dict[str, int]) -> None:
+        """Replace the combined file with `sequences` (one atomic write for a whole batch of events)."""
+        text = "".join(f"{name} {sequence}\n" for name, sequence in sorted(sequences.items()))
+        atomic_write(self.root / "event_sequences", text.encode("ascii"), fsync=self.fsync)

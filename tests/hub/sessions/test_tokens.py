@@ -56,10 +56,15 @@ def test_bad_cluster_names_and_bad_files_are_refused_with_the_line(tmp_path: Pat
 
 def test_session_state_ignores_a_corrupt_file(tmp_path: Path, caplog):
     state = SessionState(tmp_path)
-    state.save_event_sequence("eu-1", 7)
-    assert SessionState(tmp_path).load_event_sequence("eu-1") == 7
+    state.save_event_sequences({"eu-1": 7, "us-east-1": 3})
+    assert SessionState(tmp_path).load_event_sequences() == {"eu-1": 7, "us-east-1": 3}
+    (tmp_path / "sessions" / "event_sequences").write_text("eu-1 7\n../x 4\nus-east-1 three\n")
+    assert state.load_event_sequences() == {"eu-1": 7}  # bad lines are skipped, with a warning
+    (tmp_path / "sessions" / "eu-1").mkdir()
     (tmp_path / "sessions" / "eu-1" / "desired.pb").write_bytes(b"\xff\xff\xff")
     assert state.load_desired("eu-1") is None
     assert "state_file_unreadable" in caplog.text
+    (tmp_path / "sessions" / "eu-1" / "event_sequence").write_text("5\n")  # an earlier hub's file is still read
+    assert state.load_event_sequence("eu-1") == 5
     with pytest.raises(ValueError):
-        state.save_event_sequence("../x", 1)
+        state.load_event_sequence("../x")
