@@ -655,8 +655,12 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             session.wake.clear()
             message = self._next_message(session, loop.time() >= next_heartbeat)
             if message is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(session.wake.wait(), timeout=max(0.0, next_heartbeat - loop.time()))
+                # wake at the next heartbeat at the latest (a timer, not wait_for: no task per idle wait)
+                timer = loop.call_at(next_heartbeat, session.wake.set)
+                try:
+                    await session.wake.wait()
+                finally:
+                    timer.cancel()
                 continue
             await context.write(message)
             kind = message.WhichOneof("body")
