@@ -10,6 +10,7 @@ them back together, and the reconnect delay. It holds no connection, no state of
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import random
 from dataclasses import dataclass, field
 
@@ -227,3 +228,15 @@ def full_jitter_delay(attempt: int, base: float, cap: float, rng: random.Random)
         raise ValueError(f"attempt must be >= 0, not {attempt}")
     ceiling = cap if attempt >= 64 else min(cap, base * (2**attempt))
     return rng.uniform(0.0, max(0.0, ceiling))
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an IP address, IPv6 possibly in brackets) is the loopback interface: the only
+    place either side may speak plain text (`--insecure`)."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

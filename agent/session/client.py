@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import ipaddress
 import json
 import logging
 import os
@@ -112,14 +111,7 @@ class SessionMetrics:
 
 
 def _is_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0] if ":" in address else address
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return protocol.is_loopback_host(address.rsplit(":", 1)[0] if ":" in address else address)
 
 
 def _normalize_credentials(credentials: Credentials) -> TlsCredentials | TokenCredentials | None:

@@ -9,13 +9,12 @@ address: anything else is a ValueError naming the fix.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
-from fleetline.protocol import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_BYTES
+from fleetline.protocol import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_BYTES, is_loopback_host
 from fleetline.wire import fleet_pb2_grpc
 from hub.sessions.metrics import HubMetrics
 from hub.sessions.service import SessionHub
@@ -67,12 +66,7 @@ def split_host_port(address: str) -> tuple[str, int]:
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 async def start_hub(

@@ -103,15 +103,7 @@ class TokenStore:
 
     def verify(self, token: str) -> str | None:
         """The cluster the token belongs to, or None (unknown or revoked). Constant time per stored hash."""
-        digest = token_hash(token)
-        found: str | None = None
-        with self._lock:
-            self._reload()
-            for cluster, hashes in self._records.active.items():
-                for stored in hashes:
-                    if hmac.compare_digest(stored, digest):
-                        found = cluster
-        return found
+        return self.cluster_of_hash(token_hash(token))
 
     def cluster_of_hash(self, digest: str) -> str | None:
         """The cluster an active token hash belongs to (a live session re-checks its token with it), else None."""

@@ -276,3 +276,11 @@ def test_full_jitter_is_reproducible_with_a_seeded_rng_and_capped_for_huge_attem
 def test_defaults() -> None:
     assert protocol.DEFAULT_HEARTBEAT_INTERVAL == 10.0
     assert protocol.DEFAULT_MAX_MESSAGE_BYTES == 4 * MIB
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("10.0.0.1", False), ("0.0.0.0", False), ("hub.example.com", False), ("", False),
+])
+def test_is_loopback_host(host: str, loopback: bool) -> None:
+    assert protocol.is_loopback_host(host) is loopback
