@@ -9,13 +9,12 @@ CA (that would orphan every certificate it issued) unless asked with --force; th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from fleetline import certs
+from fleetline.atomicfile import atomic_write
 
 DEFAULT_HUB_HOSTNAMES = ["localhost", "127.0.0.1"]
 
@@ -34,18 +33,7 @@ class IssuedFiles:
 
 def write_file(path: Path, data: bytes, mode: int) -> None:
     """Write `data` to `path` atomically with permission bits `mode` (set before any byte is written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, mode)
 
 
 def init_ca_dir(

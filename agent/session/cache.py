@@ -14,40 +14,13 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from fleetline.atomicfile import atomic_write
 from fleetline.wire import fleet_pb2
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"fleetline-desired-state/v1"
 FILENAME = "desired-state.bin"
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new content, never a mix."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 class DesiredStateCache:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
-from agent.session.cache import atomic_write
+from fleetline.atomicfile import atomic_write
 from fleetline.wire import fleet_pb2
 
 log = logging.getLogger(__name__)

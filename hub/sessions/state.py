@@ -21,8 +21,9 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from fleetline.atomicfile import atomic_write
 from fleetline.wire import fleet_pb2
-from hub.sessions.tokens import atomic_write, valid_cluster_name
+from hub.sessions.tokens import valid_cluster_name
 
 log = logging.getLogger(__name__)
 

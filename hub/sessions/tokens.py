@@ -19,10 +19,11 @@ import hmac
 import os
 import re
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fleetline.atomicfile import atomic_write
 
 CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -175,26 +176,3 @@ class TokenStore:
         lines.extend(f"-cert {fingerprint}" for fingerprint in sorted(self._records.revoked_certs))
         atomic_write(self.path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600)
         self._mtime = self.path.stat().st_mtime_ns
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
-    """Write `data` to `path` so that a reader (or a restart after SIGKILL) sees the old or the new file whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if fsync:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
