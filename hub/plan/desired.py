@@ -15,13 +15,12 @@ import weakref
 from dataclasses import dataclass, field, replace
 
 from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, content_hash, tracking_id
-from fleetline.yamlsafe import YamlError, load_all
 from hub.fleet.model import Application, Cluster, Fleet
 from hub.plan.impact import Pair
 from hub.plan.policies import ERROR, PolicyFinding, check
 from hub.render.errors import RenderError
 from hub.render.files import RepoFiles
-from hub.render.inputs import Inputs, RecordingFiles
+from hub.render.inputs import Inputs
 from hub.render.kustomization import KUSTOMIZATION_FILE_NAMES
 from hub.render.memo import BuildMemo, MemoBuilder
 from hub.render.resource import CLUSTER_SCOPED_KINDS, Resource
@@ -131,38 +130,20 @@ class Renderer:
                                           f"{cluster.name!r} does not exist in the repository",
                               f"{app.origin.field}.source.path")
         if kind == "file":
-            return read_manifest_file(files, path)
+            return builder.read_manifests(path)
         if any(files.kind(posixpath.join(path, name)) == "file" for name in KUSTOMIZATION_FILE_NAMES):
             return builder.build(path)
-        return read_manifest_directory(files, path)
+        return read_manifest_directory(builder, path)
 
 
-def read_manifest_file(files: RecordingFiles | RepoFiles, path: str) -> list[Resource]:
-    """The objects of one YAML/JSON manifest file (a `kind: List` is expanded)."""
-    try:
-        documents = load_all(files.read(path), path)
-    except YamlError as exc:
-        raise RenderError(path, exc.reason if exc.line == 0 else f"line {exc.line}: {exc.reason}") from exc
-    resources = []
-    for index, doc in enumerate(documents):
-        if not isinstance(doc, dict):
-            raise RenderError(path, f"document {index + 1} is a {type(doc).__name__}, expected a Kubernetes object")
-        items = doc.get("items") if doc.get("kind") == "List" else [doc]
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict) or not item.get("kind") or not item.get("apiVersion"):
-                raise RenderError(path, f"document {index + 1}: expected a Kubernetes object with apiVersion "
-                                        "and kind")
-            resources.append(Resource(obj=item, origin=path))
-    return resources
-
-
-def read_manifest_directory(files: RecordingFiles | RepoFiles, path: str) -> list[Resource]:
-    """Argo CD's directory source: every *.yaml, *.yml and *.json file directly in `path`, by name."""
+def read_manifest_directory(builder: MemoBuilder, path: str) -> list[Resource]:
+    """Argo CD's directory source: every *.yaml, *.yml and *.json file directly in `path`, by name, each read
+    as the renderer reads a manifest file (`kind: List` expanded, kind and name required)."""
     resources: list[Resource] = []
-    for name in files.listdir(path):
+    for name in builder.recording.listdir(path):
         child = posixpath.join(path, name)
-        if name.endswith(MANIFEST_SUFFIXES) and files.kind(child) == "file":
-            resources.extend(read_manifest_file(files, child))
+        if name.endswith(MANIFEST_SUFFIXES) and builder.recording.kind(child) == "file":
+            resources.extend(builder.read_manifests(child))
     return resources
 
 
