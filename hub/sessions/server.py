@@ -65,10 +65,6 @@ def split_host_port(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def is_loopback(host: str) -> bool:
-    return is_loopback_host(host)
-
-
 async def start_hub(
     address: str,
     data_dir: str | Path,
@@ -90,7 +86,7 @@ async def start_hub(
                          "plain text only with --insecure on a loopback address")
     if tls is not None and insecure:
         raise ValueError("choose TLS or --insecure, not both")
-    if insecure and not is_loopback(host):
+    if insecure and not is_loopback_host(host):
         raise ValueError(f"--insecure serves plain text and is only allowed on a loopback address, not {host!r}; "
                          "use TLS for anything else")
     hub = SessionHub(
