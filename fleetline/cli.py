@@ -1,35 +1,44 @@
-"""The `fleetline` command line: one entry point, subcommands loaded lazily from their packages."""
+"""The `fleetline` command line: one entry point, subcommands loaded lazily from their packages.
+
+Each subcommand lives in its package's `cli` module; only the module of the command being run is imported
+(the simulator, the gRPC hub and the agent pull in aiohttp and grpc, which `fleetline render` does not need).
+`fleetline --help`, or an unknown command, imports them all so that argparse can list every command.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
+# (the commands a module registers, the module, the function that registers them), in help order
+SUBCOMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("sim",), "kubesim.cli", "add_sim_parser"),
+    (("render",), "hub.render.cli", "add_render_parser"),
+    (("impact",), "hub.plan.cli", "add_impact_parser"),
+    (("certs",), "fleetline.certs_cli", "add_certs_parser"),
+    (("hub", "hub-token"), "hub.sessions.cli", "add_hub_parser"),
+    (("agent",), "agent.session.cli", "add_agent_parser"),
+)
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with only the subcommand named first in `argv` registered when it is a known one."""
     parser = argparse.ArgumentParser(prog="fleetline", description="GitOps fleet manager for Kubernetes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    from agent.session.cli import add_agent_parser
-    from fleetline.certs_cli import add_certs_parser
-    from hub.plan.cli import add_impact_parser
-    from hub.render.cli import add_render_parser
-    from hub.sessions.cli import add_hub_parser
-    from kubesim.cli import add_sim_parser
-
-    add_sim_parser(sub)
-    add_render_parser(sub)
-    add_impact_parser(sub)
-    add_certs_parser(sub)
-    add_hub_parser(sub)
-    add_agent_parser(sub)
+    wanted = argv[0] if argv else None
+    chosen = [entry for entry in SUBCOMMANDS if wanted in entry[0]] or list(SUBCOMMANDS)
+    for _, module, function in chosen:
+        getattr(importlib.import_module(module), function)(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     return int(args.run(args) or 0)
 
 
