@@ -17,8 +17,11 @@ Measured, per N:
 2. push fan-out: `push()` of a small desired state to every cluster at once (asyncio.gather inside the hub
    process); per agent, from just before the pushes to the arrival of the last chunk (p50/p99; target for
    1,000 agents: p99 <= 1 s);
-3. event ingest: every agent sends events as fast as it can with at most WINDOW unacknowledged (as a bounded
-   outbox would), and sends one event in DUP_EVERY twice (a deliberate duplicate); a `subscribe_events()`
+3. event ingest, twice: every agent sends events as fast as it can, first one event per message with at most
+   WINDOW unacknowledged (what an agent does with a hub that does not list "event-batches"), then in EventBatch
+   messages with at most BATCH_WINDOW unacknowledged, all free room of the window in one message (what the
+   agent does with whatever its outbox holds); one event in DUP_EVERY is sent twice (a deliberate duplicate); a
+   `subscribe_events()`
    consumer in the hub process counts what it yields per second (target >= 5,000 unique events/s) and checks
    that each (cluster, sequence) comes out exactly once and that every event sent comes out;
 4. reconnect storm: every agent's stream and channel is cancelled at once and every agent redials at once
@@ -65,7 +68,8 @@ from fleetline.wire import fleet_pb2, fleet_pb2_grpc  # noqa: E402
 
 # Why attempts failed in this agent process: "CODE: details" -> count.
 FAILURES: collections.Counter[str] = collections.Counter()
-WINDOW = 4  # unacknowledged events an agent may have in flight
+WINDOW = 4  # unacknowledged events an agent may have in flight, one event per message (a protocol 1.0 hub)
+BATCH_WINDOW = 64  # the same with EventBatch: every free slot of the window goes out in one message
 DUP_EVERY = 10  # one event in 10 is sent twice
 # Its own subchannel per channel: one TCP connection per agent, as with agents in separate clusters.
 CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
@@ -152,6 +156,7 @@ async def _hub_commands(conn: object, data_dir: str, fsync: bool) -> None:
             conn.send((started, time.time(), stored[0].generation if stored else 0))
         elif command == "ingest_start":
             ingest = _Ingest(hub)
+            dropped_before = hub.metrics.registry.get_sample_value("fleetline_hub_duplicate_events_total") or 0
             conn.send(ingest.start)
         elif command == "ingest_stop":  # (events expected, drain timeout)
             expected, timeout = args
@@ -162,8 +167,8 @@ async def _hub_commands(conn: object, data_dir: str, fsync: bool) -> None:
             await ingest.task
             conn.send({"unique": len(ingest.seen), "repeats": ingest.repeats, "per_second": ingest.per_second,
                        "start": ingest.start,
-                       "duplicates_dropped": hub.metrics.registry.get_sample_value(
-                           "fleetline_hub_duplicate_events_total") or 0})
+                       "duplicates_dropped": (hub.metrics.registry.get_sample_value(
+                           "fleetline_hub_duplicate_events_total") or 0) - dropped_before})
         elif command == "stop":
             await handle.stop(0.5)
             conn.send(None)
@@ -272,26 +277,41 @@ class SyntheticAgent:
             await asyncio.sleep(interval)
             await self.write(fleet_pb2.AgentMessage(heartbeat=fleet_pb2.Heartbeat(sent_at_ms=int(time.time() * 1000))))
 
-    async def send_events(self, until: float) -> tuple[int, int]:
-        """Events as fast as the window allows until `until`; returns (unique events sent, duplicates sent)."""
+    async def send_events(self, until: float, batched: bool) -> tuple[int, int]:
+        """Events as fast as the window allows until `until`; returns (unique events sent, duplicates sent).
+
+        Single: one event per message, at most WINDOW unacknowledged. Batched: at most BATCH_WINDOW
+        unacknowledged, and each time the window has room, all of that room goes out as one EventBatch (as the
+        agent sends whatever its outbox holds). Either way one event in DUP_EVERY is sent twice.
+        """
         unique = duplicates = 0
+        window = BATCH_WINDOW if batched else WINDOW
         while time.time() < until:
-            if self.next_sequence - 1 - self.acked >= WINDOW:
+            room = window - (self.next_sequence - 1 - self.acked)
+            if room <= 0:
                 self.acked_changed.clear()
                 try:
                     await asyncio.wait_for(self.acked_changed.wait(), max(0.01, until - time.time()))
                 except TimeoutError:
                     break
                 continue
-            event = fleet_pb2.AgentMessage(event=fleet_pb2.Event(
-                sequence=self.next_sequence, occurred_at_ms=int(time.time() * 1000), type=fleet_pb2.DRIFT_DETECTED,
-                application="bench", resource="bench:apps/Deployment:bench/web", message="replicas changed"))
-            await self.write(event)
-            unique += 1
-            if (self.next_sequence + self.dup_offset) % DUP_EVERY == 0:
-                await self.write(event)
-                duplicates += 1
-            self.next_sequence += 1
+            events = []
+            for _ in range(room if batched else 1):
+                event = fleet_pb2.Event(
+                    sequence=self.next_sequence, occurred_at_ms=int(time.time() * 1000),
+                    type=fleet_pb2.DRIFT_DETECTED, application="bench", resource="bench:apps/Deployment:bench/web",
+                    message="replicas changed")
+                events.append(event)
+                unique += 1
+                if (self.next_sequence + self.dup_offset) % DUP_EVERY == 0:
+                    events.append(event)
+                    duplicates += 1
+                self.next_sequence += 1
+            if batched:
+                await self.write(fleet_pb2.AgentMessage(events=fleet_pb2.EventBatch(events=events)))
+            else:
+                for event in events:
+                    await self.write(fleet_pb2.AgentMessage(event=event))
         return unique, duplicates
 
 
@@ -321,7 +341,7 @@ async def _agent_commands(conn: object, address: str, clusters: list[str], seed:
                 await asyncio.sleep(0.05)
             conn.send([a.arrivals[generation] for a in agents if generation in a.arrivals])
         elif command == "events":
-            results = await asyncio.gather(*(a.send_events(args[0]) for a in agents))
+            results = await asyncio.gather(*(a.send_events(args[0], args[1]) for a in agents))
             conn.send((sum(r[0] for r in results), sum(r[1] for r in results)))
         elif command == "storm":  # kill every stream, then redial all at once
             for agent in agents:
@@ -386,6 +406,27 @@ def call_all(peers: list[Peer], *command: object, timeout: float = 600.0) -> lis
     return [peer.recv(timeout) for peer in peers]
 
 
+def ingest(n: int, mode: str, hub: Peer, agents: list[Peer], seconds: float) -> dict:
+    """One ingest phase ("single": one event per message; "batched": EventBatch messages); its figures."""
+    ingest_start = hub.call("ingest_start")
+    until = time.time() + seconds
+    sent = call_all(agents, "events", until, mode == "batched")
+    unique_sent, dups_sent = sum(s[0] for s in sent), sum(s[1] for s in sent)
+    stats = hub.call("ingest_stop", unique_sent, 120.0)
+    window = range(int(until - ingest_start))
+    # the full seconds of the sending window, the first one (ramp-up) left out
+    steady = [stats["per_second"].get(s, 0) for s in window][1:]
+    figures = dict(events_sent=unique_sent, duplicates_sent=dups_sent, events_unique=stats["unique"],
+                   events_repeats=stats["repeats"], duplicates_dropped=stats["duplicates_dropped"],
+                   events_per_s=statistics.mean(steady) if steady else float("nan"),
+                   events_min_s=min(steady, default=0), ingest_seconds=len(steady))
+    print(f"[{n}] ingest ({mode}): {figures['events_per_s']:,.0f} unique events/s (min second "
+          f"{figures['events_min_s']:,}); sent {unique_sent:,} + {dups_sent:,} duplicates, consumer saw "
+          f"{stats['unique']:,} unique, {stats['repeats']} twice, hub dropped {stats['duplicates_dropped']:.0f}"
+          " duplicates", flush=True)
+    return figures
+
+
 def run(n: int, args: argparse.Namespace) -> dict:
     procs, profile = args.procs, args.profile
     ctx = multiprocessing.get_context("spawn")
@@ -430,22 +471,8 @@ def run(n: int, args: argparse.Namespace) -> dict:
                   f"p99 {figures['push_p99']:.3f}s, push() calls done after {figures['push_persisted_s']:.3f}s",
                   flush=True)
 
-            ingest_start = hub.call("ingest_start")
-            until = time.time() + args.ingest_seconds
-            sent = call_all(agents, "events", until)
-            unique_sent, dups_sent = sum(s[0] for s in sent), sum(s[1] for s in sent)
-            stats = hub.call("ingest_stop", unique_sent, 120.0)
-            window = range(int(until - ingest_start))
-            # the full seconds of the sending window, the first one (ramp-up) left out
-            steady = [stats["per_second"].get(s, 0) for s in window][1:]
-            figures.update(events_sent=unique_sent, duplicates_sent=dups_sent, events_unique=stats["unique"],
-                           events_repeats=stats["repeats"], duplicates_dropped=stats["duplicates_dropped"],
-                           events_per_s=statistics.mean(steady) if steady else float("nan"),
-                           events_min_s=min(steady, default=0), ingest_seconds=len(steady))
-            print(f"[{n}] ingest: {figures['events_per_s']:,.0f} unique events/s (min second "
-                  f"{figures['events_min_s']:,}); sent {unique_sent:,} + {dups_sent:,} duplicates, consumer saw "
-                  f"{stats['unique']:,} unique, {stats['repeats']} twice, hub dropped {stats['duplicates_dropped']:.0f}"
-                  " duplicates", flush=True)
+            for mode in ("single", "batched"):
+                figures[mode] = ingest(n, mode, hub, agents, args.ingest_seconds)
 
             before = hub.call("sessions")
             cpu = Cpu(hub, agents)
@@ -503,7 +530,7 @@ def format_report(runs: list[dict], args: argparse.Namespace) -> str:
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, grpcio {grpc.__version__}. "
              f"One hub process (insecure loopback, no token store, heartbeat 10 s, "
              f"fsync {'on' if args.fsync else 'off'}), synthetic agents in "
-             f"{args.procs} processes; events for {args.ingest_seconds:g} s, window {WINDOW}, one event in "
+             f"{args.procs} processes; events for {args.ingest_seconds:g} s per mode, one event in "
              f"{DUP_EVERY} sent twice.", "", "| measure | figure | target |", "|---|---|---|"]
     for r in runs:
         n = r["agents"]
@@ -514,10 +541,13 @@ def format_report(runs: list[dict], args: argparse.Namespace) -> str:
         lines.append(f"| push to all {n:,} agents ({r['push_received']:,} received; push() calls returned after "
                      f"{r['push_persisted_s']:.2f} s) | p50 {r['push_p50']:.3f} s, p99 {r['push_p99']:.3f} s | "
                      f"{target} |")
-        lines.append(f"| event ingest, {n:,} agents sending ({r['events_sent']:,} events + "
-                     f"{r['duplicates_sent']:,} duplicates; consumer saw {r['events_unique']:,} unique, "
-                     f"{r['events_repeats']} twice) | {r['events_per_s']:,.0f} unique events/s (slowest second "
-                     f"{r['events_min_s']:,}) | >= 5,000 /s ({ok(r['events_per_s'] >= 5000)}) |")
+        for mode, how in (("single", f"one event per message, window {WINDOW}"),
+                          ("batched", f"EventBatch messages, window {BATCH_WINDOW}")):
+            e = r[mode]
+            lines.append(f"| event ingest, {n:,} agents sending, {how} ({e['events_sent']:,} events + "
+                         f"{e['duplicates_sent']:,} duplicates; consumer saw {e['events_unique']:,} unique, "
+                         f"{e['events_repeats']} twice) | {e['events_per_s']:,.0f} unique events/s (slowest second "
+                         f"{e['events_min_s']:,}) | >= 5,000 /s ({ok(e['events_per_s'] >= 5000)}) |")
         storm_ok = r["storm_lost"] == 0 and r["storm_s"] <= 30
         lines.append(f"| reconnect storm, {n:,} agents at once ({r['storm_failures']:,} failed attempts; CPU s "
                      f"hub {r['storm_cpu'][0]}, agents {r['storm_cpu'][1]}; first connect: {r['connect_s']:.1f} s, "

@@ -31,6 +31,10 @@ DEFAULT_MAX_STATE_BYTES = 1024 * 1024 * 1024
 HASH_PREFIX = "sha256:"
 # The capability an agent announces in Hello when it can reassemble chunked desired states.
 CAPABILITY_CHUNKED_DESIRED_STATE = "chunked-desired-state"
+# The capability a hub announces in Welcome when it accepts EventBatch messages (several events in one message).
+CAPABILITY_EVENT_BATCHES = "event-batches"
+# At most this many events go into one EventBatch (and never more bytes than the session's message limit).
+MAX_EVENTS_PER_BATCH = 256
 
 _MAX_UINT32 = 2**32 - 1
 _MAX_UINT64 = 2**64 - 1

@@ -24,7 +24,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +187,7 @@ class AgentSession:
         self._status: fleet_pb2.StatusReport | None = None
         self._status_dirty = False
         self._sent_sequence = 0
+        self._batch_events = False  # the hub's Welcome listed "event-batches"
         self._send_lock = asyncio.Lock()
         self._deliver_slot: fleet_pb2.DesiredState | None = None
         self._deliver_wake = asyncio.Event()
@@ -423,6 +424,7 @@ class AgentSession:
         if welcome.max_message_bytes:
             self.max_message_bytes = welcome.max_message_bytes
         self.session_id = welcome.session_id
+        self._batch_events = protocol.CAPABILITY_EVENT_BATCHES in welcome.capabilities
         self.outbox.ack(welcome.acked_event_sequence)
         self.metrics.outbox_depth.set(len(self.outbox))
         self._sent_sequence = welcome.acked_event_sequence
@@ -499,9 +501,9 @@ class AgentSession:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for event in self.outbox.pending(after=self._sent_sequence):
-                await self._send(call, self._fit(fleet_pb2.AgentMessage(event=event)))
-                self._sent_sequence = event.sequence
+            for message, last_sequence in self._event_messages():
+                await self._send(call, message)
+                self._sent_sequence = last_sequence
             if self._status_dirty and self._status is not None:
                 self._status_dirty = False
                 message = fleet_pb2.AgentMessage(status=self._status)
@@ -510,6 +512,28 @@ class AgentSession:
                                 message.ByteSize(), self.max_message_bytes)
                 else:
                     await self._send(call, message)
+
+    def _event_messages(self) -> Iterator[tuple[fleet_pb2.AgentMessage, int]]:
+        """The unsent events of the outbox as messages, each with the last sequence it carries: one event per
+        message, or, when the hub accepts batches, whatever is pending in as few EventBatch messages as the
+        message limit and MAX_EVENTS_PER_BATCH allow (a burst of drift costs the hub one read, not hundreds)."""
+        if not self._batch_events:
+            for event in self.outbox.pending(after=self._sent_sequence):
+                yield self._fit(fleet_pb2.AgentMessage(event=event)), event.sequence
+            return
+        batch = fleet_pb2.EventBatch()
+        size = 0
+        limit = self.max_message_bytes - 64  # room for the AgentMessage and EventBatch framing
+        for event in self.outbox.pending(after=self._sent_sequence):
+            event = self._fit(fleet_pb2.AgentMessage(event=event)).event
+            event_size = event.ByteSize() + 8  # the field tag and length of a repeated entry
+            if batch.events and (size + event_size > limit or len(batch.events) >= protocol.MAX_EVENTS_PER_BATCH):
+                yield fleet_pb2.AgentMessage(events=batch), batch.events[-1].sequence
+                batch, size = fleet_pb2.EventBatch(), 0
+            batch.events.append(event)
+            size += event_size
+        if batch.events:
+            yield fleet_pb2.AgentMessage(events=batch), batch.events[-1].sequence
 
     def _fit(self, message: fleet_pb2.AgentMessage) -> fleet_pb2.AgentMessage:
         """An event larger than the hub accepts would block the outbox forever: send it without its details

@@ -58,18 +58,20 @@ class ProtocolVersion(_message.Message):
     def __init__(self, major: _Optional[int] = ..., minor: _Optional[int] = ...) -> None: ...
 
 class AgentMessage(_message.Message):
-    __slots__ = ("hello", "status", "event", "desired_state_ack", "heartbeat")
+    __slots__ = ("hello", "status", "event", "desired_state_ack", "heartbeat", "events")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     DESIRED_STATE_ACK_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     status: StatusReport
     event: Event
     desired_state_ack: DesiredStateAck
     heartbeat: Heartbeat
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., desired_state_ack: _Optional[_Union[DesiredStateAck, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    events: EventBatch
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., desired_state_ack: _Optional[_Union[DesiredStateAck, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., events: _Optional[_Union[EventBatch, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("cluster", "region", "agent_version", "protocol", "applied_generation", "applied_hash", "capabilities", "next_event_sequence")
@@ -175,6 +177,12 @@ class Event(_message.Message):
     details_json: str
     def __init__(self, sequence: _Optional[int] = ..., occurred_at_ms: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., application: _Optional[str] = ..., resource: _Optional[str] = ..., message: _Optional[str] = ..., generation: _Optional[int] = ..., revision: _Optional[str] = ..., details_json: _Optional[str] = ...) -> None: ...
 
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
 class DesiredStateAck(_message.Message):
     __slots__ = ("generation", "content_hash")
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -206,20 +214,22 @@ class HubMessage(_message.Message):
     def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired_state: _Optional[_Union[DesiredStateChunk, _Mapping]] = ..., sync_request: _Optional[_Union[SyncRequest, _Mapping]] = ..., event_ack: _Optional[_Union[EventAck, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("session_id", "heartbeat_interval_ms", "hub_version", "protocol", "max_message_bytes", "acked_event_sequence")
+    __slots__ = ("session_id", "heartbeat_interval_ms", "hub_version", "protocol", "max_message_bytes", "acked_event_sequence", "capabilities")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     HUB_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     ACKED_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     heartbeat_interval_ms: int
     hub_version: str
     protocol: ProtocolVersion
     max_message_bytes: int
     acked_event_sequence: int
-    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., hub_version: _Optional[str] = ..., protocol: _Optional[_Union[ProtocolVersion, _Mapping]] = ..., max_message_bytes: _Optional[int] = ..., acked_event_sequence: _Optional[int] = ...) -> None: ...
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., hub_version: _Optional[str] = ..., protocol: _Optional[_Union[ProtocolVersion, _Mapping]] = ..., max_message_bytes: _Optional[int] = ..., acked_event_sequence: _Optional[int] = ..., capabilities: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DesiredStateChunk(_message.Message):
     __slots__ = ("generation", "content_hash", "chunk_index", "chunk_count", "data")

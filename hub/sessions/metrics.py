@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -29,3 +31,16 @@ class HubMetrics:
                                         "Events received again (sequence already held) and dropped", registry=r)
         self.pushes = Counter("fleetline_hub_desired_state_pushes", "push() calls that changed a cluster's "
                               "desired state", registry=r)
+
+    def messages_in_by_kind(self) -> Callable[[str], Counter]:
+        """`messages_in.labels(kind)` with the children cached: `labels()` takes a lock on every call, and the
+        hub counts every message it reads."""
+        children: dict[str, Counter] = {}
+
+        def child(kind: str) -> Counter:
+            counter = children.get(kind)
+            if counter is None:
+                counter = children[kind] = self.messages_in.labels(kind)
+            return counter
+
+        return child

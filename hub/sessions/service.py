@@ -9,8 +9,9 @@ arrives while an older generation is being sent restarts at chunk 0 of the newer
 
 Semantics kept here (docs/protocol.md describes them for users):
 - desired state is level-triggered: sent after connect only when the agent's Hello.applied_hash differs, and
-  persisted (with its generation) before any agent sees it, so a restarted hub neither re-pushes an unchanged
-  state nor reuses a generation;
+  persisted (with its generation) before push() returns, so a restarted hub neither re-pushes an unchanged
+  state nor reuses a generation (it is sent while being written; should the hub die in between, the agent's
+  Hello names a generation the hub lacks, and the hub continues above it);
 - events are de-duplicated on (cluster, sequence) against the highest sequence held, which is persisted before
   consumers see the event and before it is acknowledged: consumers see each event exactly once;
 - a second session of a cluster fences the first (Goodbye FENCED); a revoked credential gets Goodbye REVOKED.
@@ -33,6 +34,7 @@ import grpc
 
 from fleetline import certs
 from fleetline.protocol import (
+    CAPABILITY_EVENT_BATCHES,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_MAX_MESSAGE_BYTES,
     check_peer_protocol,
@@ -51,6 +53,7 @@ __all__ = ["HUB_VERSION", "SessionHub", "SessionInfo", "Subscription", "collect"
 log = logging.getLogger(__name__)
 
 HUB_VERSION = "0.1.0"
+_INLINE_HASH_BYTES = 64 * 1024
 
 
 def kv(**fields: object) -> str:
@@ -128,6 +131,7 @@ class _Session:
         self.ack_sent = 0
         self.cursor_generation = -1
         self.cursor = 0
+        self.last_read = asyncio.get_running_loop().time()  # loop time of the agent's last message
 
     def send(self, message: fleet_pb2.HubMessage) -> None:
         self.control.append(message)
@@ -179,6 +183,7 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         self._revoked_fingerprints: set[str] = set()  # certificate revocations when there is no token store
         self._changed = asyncio.Condition()
         self._handlers: set[asyncio.Task[object]] = set()
+        self._live = 0  # clusters with a live session (a counter: walking every cluster per open/close is O(N))
         self._closed = False
 
     # ---- the in-process interface --------------------------------------------------------------------------
@@ -206,7 +211,11 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         new.CopyFrom(state)
         new.cluster = cluster
         async with record.lock:
-            new.content_hash = await asyncio.to_thread(desired_state_hash, new)
+            # a large state is hashed off the loop; a small one inline (a thread hop costs more than the hash)
+            if new.ByteSize() > _INLINE_HASH_BYTES:
+                new.content_hash = await asyncio.to_thread(desired_state_hash, new)
+            else:
+                new.content_hash = desired_state_hash(new)
             current = record.desired
             previous_generation = current.generation if current is not None else 0
             if current is not None and current.content_hash == new.content_hash \
@@ -217,15 +226,18 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             elif new.generation <= previous_generation:
                 raise ValueError(f"cluster {cluster}: generation {new.generation} is not newer than the current "
                                  f"{previous_generation} (pass 0 to take the next one)")
-            await self._write(self._state.save_desired, cluster, new)
+            # Sent while it is being written: the agent does not wait for the hub's disk. push() returns once it
+            # is durable (and holds the cluster's lock until then, so writes of one cluster stay in order). A hub
+            # that dies in between finds the generation in the agent's Hello and continues above it.
             record.desired, record.chunks = new, None
             record.pushed_at = {new.generation: time.monotonic()}
+            if record.session is not None:
+                record.session.wake.set()
+            await self._write(self._state.save_desired, cluster, new)
             self.metrics.pushes.inc()
             log.info(kv(event="desired_state_pushed", cluster=cluster, generation=new.generation,
                         revision=new.revision, hash=new.content_hash, applications=len(new.applications),
                         connected=record.session is not None))
-            if record.session is not None:
-                record.session.wake.set()
         return new
 
     def desired_state(self, cluster: str) -> fleet_pb2.DesiredState | None:
@@ -446,6 +458,8 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             if record.sessions_seen or hello.applied_generation:
                 self.metrics.reconnects.inc()
             record.sessions_seen += 1
+            if old is None:
+                self._live += 1
             record.session = session
             if 0 < hello.next_event_sequence <= record.event_sequence:
                 log.warning(kv(event="agent_sequence_restarted", cluster=hello.cluster,
@@ -454,11 +468,11 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
                 record.event_sequence = record.persisted_sequence = 0
                 self._persisted[record.name] = 0
                 self._request_persist()
-        self.metrics.connected.set(self._live_sessions())
+        self.metrics.connected.set(self._live)
         session.send(fleet_pb2.HubMessage(welcome=fleet_pb2.Welcome(
             session_id=info.session_id, heartbeat_interval_ms=max(1, round(self.heartbeat_interval * 1000)),
             hub_version=self.hub_version, protocol=our_version(), max_message_bytes=self.max_message_bytes,
-            acked_event_sequence=record.persisted_sequence)))
+            acked_event_sequence=record.persisted_sequence, capabilities=[CAPABILITY_EVENT_BATCHES])))
         session.ack_sent = session.ack_to_send = record.persisted_sequence
         for request in record.pending_syncs:
             session.send(fleet_pb2.HubMessage(sync_request=request))
@@ -483,7 +497,8 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
                 task.cancel()
             if record.session is session:
                 record.session = None
-            self.metrics.connected.set(self._live_sessions())
+                self._live -= 1
+            self.metrics.connected.set(self._live)
             self.metrics.sessions_closed.labels(session.close_reason).inc()
             log.info(kv(event="session_closed", cluster=hello.cluster, session=info.session_id,
                         reason=session.close_reason))
@@ -526,38 +541,44 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             session.close(fleet_pb2.REVOKED, f"the credential of cluster {session.cluster.name} was revoked",
                           "revoked")
 
-    def _live_sessions(self) -> int:
-        return sum(1 for record in self._clusters.values() if record.session is not None)
-
     async def _read_loop(self, session: _Session, context: grpc.aio.ServicerContext) -> str:
-        timeout = 3 * self.heartbeat_interval
-        cluster = session.cluster
+        # Silence is judged by the writer (it wakes on timers anyway): a timeout per read would cost a task or
+        # a timer for every message.
+        loop = asyncio.get_running_loop()
+        counted = self.metrics.messages_in_by_kind()
         while True:
-            try:
-                message = await asyncio.wait_for(context.read(), timeout=timeout)
-            except TimeoutError:
-                log.warning(kv(event="peer_silent", cluster=cluster.name, session=session.info.session_id,
-                               seconds=timeout, action="session dropped"))
-                return "heartbeat_timeout"
+            message = await context.read()
             if message is grpc.aio.EOF:
                 return "agent_closed"
-            session.info.last_seen = time.time()
-            kind = message.WhichOneof("body") or "unknown"
-            self.metrics.messages_in.labels(kind).inc()
-            if kind == "event":
-                await self._on_event(session, message.event)
-            elif kind == "status":
-                cluster.status = message.status
-                for sub in list(self._status_subs):
-                    sub.publish((cluster.name, message.status))
-            elif kind == "desired_state_ack":
-                await self._on_ack(session, message.desired_state_ack)
-            elif kind == "hello":
-                session.close(fleet_pb2.PROTOCOL_ERROR, "Hello may only be the first message", "protocol_error")
+            session.last_read = loop.time()
+            if not await self._on_message(session, message, counted):
                 return "protocol_error"
-            # heartbeat: last_seen is enough; unknown bodies (a newer minor version) are ignored
 
-    async def _on_event(self, session: _Session, event: fleet_pb2.Event) -> None:
+    async def _on_message(self, session: _Session, message: fleet_pb2.AgentMessage,
+                          counted: Callable[[str], object]) -> bool:
+        """Handle one message of the agent; False when it broke the protocol (the session is closing)."""
+        cluster = session.cluster
+        session.info.last_seen = time.time()
+        kind = message.WhichOneof("body") or "unknown"
+        counted(kind).inc()
+        if kind == "event":
+            self._on_event(session, message.event)
+        elif kind == "events":
+            for event in message.events.events:
+                self._on_event(session, event)
+        elif kind == "status":
+            cluster.status = message.status
+            for sub in list(self._status_subs):
+                sub.publish((cluster.name, message.status))
+        elif kind == "desired_state_ack":
+            await self._on_ack(session, message.desired_state_ack)
+        elif kind == "hello":
+            session.close(fleet_pb2.PROTOCOL_ERROR, "Hello may only be the first message", "protocol_error")
+            return False
+        # heartbeat: last_seen is enough; unknown bodies (a newer minor version) are ignored
+        return True
+
+    def _on_event(self, session: _Session, event: fleet_pb2.Event) -> None:
         cluster = session.cluster
         if event.sequence <= cluster.event_sequence:
             self.metrics.duplicate_events.inc()
@@ -650,13 +671,20 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
 
     async def _write_loop(self, session: _Session, context: grpc.aio.ServicerContext) -> None:
         loop = asyncio.get_running_loop()
+        silence_limit = 3 * self.heartbeat_interval
         next_heartbeat = loop.time() + self.heartbeat_interval
         while True:
             session.wake.clear()
+            if loop.time() - session.last_read >= silence_limit:
+                log.warning(kv(event="peer_silent", cluster=session.cluster.name, session=session.info.session_id,
+                               seconds=silence_limit, action="session dropped"))
+                session.close_reason = "heartbeat_timeout"
+                return
             message = self._next_message(session, loop.time() >= next_heartbeat)
             if message is None:
-                # wake at the next heartbeat at the latest (a timer, not wait_for: no task per idle wait)
-                timer = loop.call_at(next_heartbeat, session.wake.set)
+                # wake at the next heartbeat or when silence would end the session, whichever is first (a timer,
+                # not wait_for: no task per idle wait)
+                timer = loop.call_at(min(next_heartbeat, session.last_read + silence_limit), session.wake.set)
                 try:
                     await session.wake.wait()
                 finally:

@@ -39,6 +39,7 @@ class FakeHub(fleet_pb2_grpc.FleetHubServicer):
         self.abort_code: grpc.StatusCode | None = None
         self.state: fleet_pb2.DesiredState | None = None  # sent after Welcome when the Hello's hash differs
         self.acked_event_sequence = 0
+        self.capabilities: list[str] = []  # announced in Welcome, e.g. "event-batches"
         self.events: dict[int, fleet_pb2.Event] = {}  # de-duplicated on sequence, as the real hub does
         self.event_receipts = 0
         self.sessions: list[FakeSession] = []
@@ -78,7 +79,7 @@ class FakeHub(fleet_pb2_grpc.FleetHubServicer):
         await context.write(fleet_pb2.HubMessage(welcome=fleet_pb2.Welcome(
             session_id=f"s{len(self.sessions)}", heartbeat_interval_ms=self.heartbeat_interval_ms, hub_version="fake",
             protocol=protocol.our_version(), max_message_bytes=self.max_message_bytes,
-            acked_event_sequence=self.acked_event_sequence)))
+            acked_event_sequence=self.acked_event_sequence, capabilities=self.capabilities)))
         if self.state is not None and self.state.content_hash != first.hello.applied_hash:
             for chunk in protocol.split_desired_state(self.state, self.max_message_bytes):
                 await context.write(fleet_pb2.HubMessage(desired_state=chunk))
@@ -90,11 +91,14 @@ class FakeHub(fleet_pb2_grpc.FleetHubServicer):
                     await session.outgoing.put(None)
                     return
                 session.received.append(message)
-                if message.WhichOneof("body") == "event":
-                    self.event_receipts += 1
-                    self.events.setdefault(message.event.sequence, message.event)
+                kind = message.WhichOneof("body")
+                if kind in ("event", "events"):
+                    batch = [message.event] if kind == "event" else list(message.events.events)
+                    for event in batch:
+                        self.event_receipts += 1
+                        self.events.setdefault(event.sequence, event)
                     if self.auto_ack_events:
-                        self.acked_event_sequence = max(self.acked_event_sequence, message.event.sequence)
+                        self.acked_event_sequence = max(self.acked_event_sequence, batch[-1].sequence)
                         await session.outgoing.put(fleet_pb2.HubMessage(
                             event_ack=fleet_pb2.EventAck(sequence=self.acked_event_sequence)))
                 await self._notify()

@@ -15,6 +15,7 @@ import pytest
 
 from agent.session.cache import DesiredStateCache
 from agent.session.client import AgentSession, SessionRefused, SessionState, TlsCredentials
+from fleetline import protocol
 from fleetline.certs import create_ca, issue_cluster_certificate, issue_server_certificate
 from fleetline.protocol import split_desired_state
 from fleetline.wire import fleet_pb2
@@ -180,6 +181,27 @@ async def test_events_in_order_resent_after_reconnect_until_acked(tmp_path: Path
     assert [e.message for e in (fake.events[s] for s in (1, 2, 3))] == ["e0", "e1", "e2"]
     assert sorted(fake.events) == [1, 2, 3, 4]
     assert count(session, "fleetline_agent_reconnects_total") >= 1
+
+
+async def test_pending_events_go_in_batches_to_a_hub_that_accepts_them(tmp_path: Path, hub) -> None:
+    fake, _server, port = hub
+    fake.capabilities = [protocol.CAPABILITY_EVENT_BATCHES]
+    fake.auto_ack_events = True
+    session = make_session(tmp_path, port)
+    for i in range(600):  # queued before any connection: 600 events of about 40 bytes, a 4,096-byte limit
+        session.emit(fleet_pb2.Event(type=fleet_pb2.DRIFT_DETECTED, message=f"drift number {i}"))
+    async with running(session):
+        await fake.wait_until(lambda: len(fake.events) == 600)
+        await fake.wait_until(lambda: len(session.outbox) == 0)
+        messages = [m for m in fake.current.received if m.WhichOneof("body") == "events"]
+        assert not fake.current.of("event"), "a hub that accepts batches gets no single-event messages"
+        assert all(m.ByteSize() <= fake.max_message_bytes for m in messages)
+        assert 600 // protocol.MAX_EVENTS_PER_BATCH < len(messages) < 600 // 10
+        sent = [e.sequence for m in messages for e in m.events.events]
+        assert sent == list(range(1, 601)), "in order, each once"
+        session.emit(fleet_pb2.Event(type=fleet_pb2.SYNC_SUCCEEDED))  # one more: a batch of one
+        await fake.wait_until(lambda: len(fake.events) == 601)
+        assert [e.sequence for e in fake.current.of("events")[-1].events] == [601]
 
 
 async def test_welcome_acked_sequence_drops_held_events(tmp_path: Path, hub) -> None:

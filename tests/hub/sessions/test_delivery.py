@@ -154,6 +154,27 @@ async def test_events_are_deduplicated_and_acknowledged(hub, tokens, agents):
     assert fourth.sequence == 4, "no duplicate was left in the subscription"
 
 
+async def test_event_batches_are_advertised_deduplicated_and_acknowledged_as_single_events(hub, tokens, agents):
+    agent = await FakeAgent(target(hub), "eu-1", tokens.issue("eu-1")).connect()
+    agents.append(agent)
+    welcome = (await agent.expect("welcome")).welcome
+    assert "event-batches" in welcome.capabilities
+    subscription = hub.hub.subscribe_events()
+    await agent.send(events=fleet_pb2.EventBatch(events=[event(s) for s in (1, 2, 3)]))
+    await agent.send(events=fleet_pb2.EventBatch(events=[event(s) for s in (2, 3, 4, 5)]))  # 2, 3 again
+    await agent.send(event=event(5))  # a single event still works beside batches
+    await agent.send(events=fleet_pb2.EventBatch(events=[event(6)]))
+    received = await collect(subscription, 6, 5)
+    assert [(c, e.sequence) for c, e in received] == [("eu-1", s) for s in range(1, 7)]
+    acks = []
+    while not acks or acks[-1] < 6:
+        acks.append((await agent.expect("event_ack")).event_ack.sequence)
+    assert acks == sorted(acks) and acks[-1] == 6
+    assert hub.hub.metrics.registry.get_sample_value("fleetline_hub_duplicate_events_total") == 3
+    assert hub.hub.metrics.registry.get_sample_value("fleetline_hub_messages_received_total",
+                                                     {"type": "events"}) == 3
+
+
 async def test_status_reports_reach_subscribers(hub, tokens, agents):
     agent = await FakeAgent(target(hub), "eu-1", tokens.issue("eu-1")).connect()
     agents.append(agent)
