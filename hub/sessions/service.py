@@ -45,10 +45,10 @@ from fleetline.protocol import (
 from fleetline.wire import fleet_pb2, fleet_pb2_grpc
 from hub.sessions.metrics import HubMetrics
 from hub.sessions.state import SessionState
-from hub.sessions.subscriptions import Subscription, collect
+from hub.sessions.subscriptions import DEFAULT_MAX_ITEMS, Subscription, SubscriptionOverflow, collect
 from hub.sessions.tokens import TokenStore, normalize_fingerprint, token_hash, valid_cluster_name
 
-__all__ = ["HUB_VERSION", "SessionHub", "SessionInfo", "Subscription", "collect", "kv"]
+__all__ = ["HUB_VERSION", "SessionHub", "SessionInfo", "Subscription", "SubscriptionOverflow", "collect", "kv"]
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,8 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             held = self._persisted.get(name)
             if held is None:
                 held = self._persisted[name] = self._state.load_event_sequence(name)
-            record = _Cluster(name, self._state.load_desired(name), held, held)
+            record = _Cluster(name, self._state.load_desired(name), held, held,
+                              pending_syncs=self._state.load_pending_syncs(name))
             self._clusters[name] = record
         return record
 
@@ -247,7 +248,8 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
     async def request_sync(self, cluster: str, app: str, revision: str, approver: str, prune: bool = False) -> str:
         """Ask the cluster's agent to sync `app` at `revision`; returns the request id its events will carry.
 
-        Sent at once on a live session, else kept and sent right after the cluster's next Welcome.
+        Sent at once on a live session, else kept (on disk: a hub restart keeps it) and sent right after the
+        cluster's next Welcome.
         """
         record = self._cluster(cluster)
         request = fleet_pb2.SyncRequest(request_id=uuid.uuid4().hex, application=app, revision=revision,
@@ -255,18 +257,22 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         if record.session is not None:
             record.session.send(fleet_pb2.HubMessage(sync_request=request))
         else:
-            record.pending_syncs.append(request)
+            async with record.lock:
+                record.pending_syncs.append(request)
+                await self._write(self._state.save_pending_syncs, cluster, list(record.pending_syncs))
         log.info(kv(event="sync_requested", cluster=cluster, app=app, revision=revision, approver=approver,
                     request_id=request.request_id, delivered_now=record.session is not None))
         return request.request_id
 
-    def subscribe_events(self) -> Subscription[tuple[str, fleet_pb2.Event]]:
-        """Every event accepted from now on, once each, as (cluster, Event)."""
-        return Subscription(self._event_subs)
+    def subscribe_events(self, max_items: int = DEFAULT_MAX_ITEMS) -> Subscription[tuple[str, fleet_pb2.Event]]:
+        """Every event accepted from now on, once each, as (cluster, Event); a consumer more than `max_items`
+        behind is cut off with SubscriptionOverflow (see hub/sessions/subscriptions.py)."""
+        return Subscription(self._event_subs, max_items)
 
-    def subscribe_status(self) -> Subscription[tuple[str, fleet_pb2.StatusReport]]:
-        """Every status report received from now on, as (cluster, StatusReport)."""
-        return Subscription(self._status_subs)
+    def subscribe_status(self, max_items: int = DEFAULT_MAX_ITEMS
+                         ) -> Subscription[tuple[str, fleet_pb2.StatusReport]]:
+        """Every status report received from now on, as (cluster, StatusReport); bounded like subscribe_events."""
+        return Subscription(self._status_subs, max_items)
 
     def status(self, cluster: str) -> fleet_pb2.StatusReport | None:
         """The latest status report of the cluster received since this hub started."""
@@ -474,9 +480,11 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             hub_version=self.hub_version, protocol=our_version(), max_message_bytes=self.max_message_bytes,
             acked_event_sequence=record.persisted_sequence, capabilities=[CAPABILITY_EVENT_BATCHES])))
         session.ack_sent = session.ack_to_send = record.persisted_sequence
-        for request in record.pending_syncs:
-            session.send(fleet_pb2.HubMessage(sync_request=request))
-        record.pending_syncs = []
+        if record.pending_syncs:
+            for request in record.pending_syncs:
+                session.send(fleet_pb2.HubMessage(sync_request=request))
+            record.pending_syncs = []
+            await self._write(self._state.save_pending_syncs, record.name, [])
         log.info(kv(event="session_opened", cluster=hello.cluster, session=info.session_id, peer=peer,
                     auth=credential.kind, agent_version=hello.agent_version, protocol=info.protocol,
                     region=hello.region, applied_generation=hello.applied_generation))

@@ -3,6 +3,8 @@
     <data_dir>/sessions/<cluster>/desired.pb        the last pushed DesiredState (serialized, with its generation
                                                     and content hash), so that an unchanged state is not
                                                     pushed again and generations keep increasing
+    <data_dir>/sessions/<cluster>/pending_syncs.json  SyncRequests made while the cluster was disconnected, not
+                                                    yet written to a session (a JSON list; removed when empty)
     <data_dir>/sessions/event_sequences             the highest event sequence the hub holds for each cluster
                                                     ("<cluster> <sequence>" lines), one file for all clusters,
                                                     written once per batch of events and before any consumer
@@ -16,9 +18,11 @@ is reported and ignored (the hub then re-sends the desired state at the next pus
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from fleetline.atomicfile import atomic_write
@@ -97,3 +101,23 @@ class SessionState:
         """Replace the combined file with `sequences` (one atomic write for a whole batch of events)."""
         text = "".join(f"{name} {sequence}\n" for name, sequence in sorted(sequences.items()))
         atomic_write(self.root / "event_sequences", text.encode("ascii"), fsync=self.fsync)
+
+    def load_pending_syncs(self, cluster: str) -> list[fleet_pb2.SyncRequest]:
+        path = self._dir(cluster) / "pending_syncs.json"
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            return [json_format.ParseDict(entry, fleet_pb2.SyncRequest()) for entry in entries]
+        except FileNotFoundError:
+            return []
+        except (ValueError, TypeError, json_format.ParseError) as exc:
+            log.warning("event=state_file_unreadable file=%s error=%r action=ignored", path, str(exc))
+            return []
+
+    def save_pending_syncs(self, cluster: str, requests: list[fleet_pb2.SyncRequest]) -> None:
+        """Replace the cluster's pending sync requests (the file is removed when there are none)."""
+        path = self._dir(cluster) / "pending_syncs.json"
+        if not requests:
+            path.unlink(missing_ok=True)
+            return
+        entries = [json_format.MessageToDict(request) for request in requests]
+        atomic_write(path, json.dumps(entries, indent=1).encode("utf-8"), fsync=self.fsync)

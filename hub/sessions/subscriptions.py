@@ -1,7 +1,9 @@
 """Publish/subscribe for the hub's consumers: an async iterator per subscriber, fed from the session layer.
 
 A subscription receives what is published from the moment it is created (not from its first iteration) until
-it is closed; its queue is unbounded, so a consumer that stops reading holds memory.
+it is closed. Its queue is bounded (`max_items`): a consumer that falls that far behind is cut off, never fed
+silently with gaps. It receives everything queued before the cut, then `SubscriptionOverflow`, and must
+re-read what it needs from durable state and subscribe again (as a Kubernetes watch answers 410 Gone).
 """
 
 from __future__ import annotations
@@ -13,20 +15,34 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+DEFAULT_MAX_ITEMS = 100_000
+
+
+class SubscriptionOverflow(Exception):
+    """The consumer fell more than `max_items` behind; items after the cut were not queued for it."""
+
+
 class Subscription(Generic[T]):
     """An async iterator over what the hub publishes from the moment it was created until `close()`."""
 
-    def __init__(self, owner: set[Subscription[T]]) -> None:
+    def __init__(self, owner: set[Subscription[T]], max_items: int = DEFAULT_MAX_ITEMS) -> None:
         self._owner = owner
+        self._max_items = max_items
         self._queue: asyncio.Queue[tuple[bool, T | None]] = asyncio.Queue()
+        self.overflowed = False
         owner.add(self)
 
     def publish(self, item: T) -> None:
+        if self._queue.qsize() >= self._max_items:
+            self.overflowed = True
+            self.close()
+            return
         self._queue.put_nowait((True, item))
 
     def close(self) -> None:
-        self._owner.discard(self)
-        self._queue.put_nowait((False, None))
+        if self in self._owner:
+            self._owner.discard(self)
+            self._queue.put_nowait((False, None))
 
     def __aiter__(self) -> Subscription[T]:
         return self
@@ -35,6 +51,9 @@ class Subscription(Generic[T]):
         more, item = await self._queue.get()
         if not more:
             self._queue.put_nowait((False, None))
+            if self.overflowed:
+                raise SubscriptionOverflow(f"this subscription fell more than {self._max_items:,} items behind and "
+                                           "was cut off: re-read the state you need and subscribe again")
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 

@@ -272,6 +272,27 @@ async def test_sync_request_made_while_disconnected_is_delivered_on_connect(hub,
     assert (await agent.expect("sync_request")).sync_request.request_id == live_id
 
 
+async def test_sync_request_made_while_disconnected_survives_a_hub_restart(tmp_path: Path, tokens, agents):
+    data = tmp_path / "data"
+    first_hub = await start_hub("127.0.0.1:0", data, tokens, insecure=True, heartbeat_interval=0.5)
+    try:
+        request_id = await first_hub.hub.request_sync("eu-1", "inference", "rev9", "alice@example.com", prune=True)
+    finally:
+        await first_hub.stop(0.5)
+    assert (data / "sessions" / "eu-1" / "pending_syncs.json").exists()
+    second_hub = await start_hub("127.0.0.1:0", data, tokens, insecure=True, heartbeat_interval=0.5)
+    try:
+        agent = await FakeAgent(target(second_hub), "eu-1", tokens.issue("eu-1")).connect()
+        agents.append(agent)
+        await agent.expect("welcome")
+        request = (await agent.expect("sync_request")).sync_request
+        assert (request.request_id, request.revision, request.approved_by, request.prune) == (
+            request_id, "rev9", "alice@example.com", True)
+        await second_hub.hub.wait_for(lambda: not (data / "sessions" / "eu-1" / "pending_syncs.json").exists(), 5)
+    finally:
+        await second_hub.stop(0.5)
+
+
 async def test_hub_shutdown_says_goodbye(tmp_path: Path, tokens, agents):
     handle = await start_hub("127.0.0.1:0", tmp_path, tokens, insecure=True, heartbeat_interval=0.5)
     agent = await FakeAgent(target(handle), "eu-1", tokens.issue("eu-1")).connect()
