@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.session.client import AgentSession, Credentials, SessionRefused, TlsCredentials, TokenCredentials
+from fleetline.logs import add_logging_arguments, configure_logging
 from fleetline.wire import fleet_pb2
 
 log = logging.getLogger("agent.session")
@@ -38,6 +39,7 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     parser.add_argument("--insecure", action="store_true",
                         help="plain text, no TLS (loopback hub addresses only; for tests and demos)")
     parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port at /metrics")
+    add_logging_arguments(parser)
     parser.add_argument("--outbox-capacity", type=int, default=10_000, help="events kept while the hub is away")
     parser.set_defaults(run=run_agent)
     return parser
@@ -105,5 +107,5 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    configure_logging(args.log_level, args.log_format)
     return asyncio.run(_main(args))

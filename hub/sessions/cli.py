@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from fleetline.logs import add_logging_arguments, configure_logging
 from fleetline.protocol import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_BYTES
 from hub.sessions.server import HubHandle, TlsFiles, split_host_port, start_hub
 from hub.sessions.service import kv
@@ -54,7 +55,7 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help=f"heartbeat interval announced to agents (default {DEFAULT_HEARTBEAT_INTERVAL:g})")
     parser.add_argument("--max-message-bytes", metavar="N", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
                         help="largest message sent or accepted; desired state is chunked below it")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    add_logging_arguments(parser)
     parser.set_defaults(run=run_hub)
 
     tokens = sub.add_parser("hub-token", help="issue or revoke per-cluster tokens and client certificates",
@@ -88,7 +89,7 @@ def run_hub_token(args: argparse.Namespace) -> int:
 
 
 def run_hub(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s level=%(levelname)s %(message)s")
+    configure_logging(args.log_level, args.log_format)
     try:
         return asyncio.run(serve(args))
     except (ValueError, OSError, TokenStoreError) as exc:

@@ -53,7 +53,7 @@ __all__ = ["HUB_VERSION", "SessionHub", "SessionInfo", "Subscription", "Subscrip
 log = logging.getLogger(__name__)
 
 HUB_VERSION = "0.1.0"
-_INLINE_HASH_BYTES = 64 * 1024
+_INLINE_BYTES = 64 * 1024  # states above this are hashed and cut in a thread
 
 
 def kv(**fields: object) -> str:
@@ -213,7 +213,7 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
         new.cluster = cluster
         async with record.lock:
             # a large state is hashed off the loop; a small one inline (a thread hop costs more than the hash)
-            if new.ByteSize() > _INLINE_HASH_BYTES:
+            if new.ByteSize() > _INLINE_BYTES:
                 new.content_hash = await asyncio.to_thread(desired_state_hash, new)
             else:
                 new.content_hash = desired_state_hash(new)
@@ -230,7 +230,10 @@ class SessionHub(fleet_pb2_grpc.FleetHubServicer):
             # Sent while it is being written: the agent does not wait for the hub's disk. push() returns once it
             # is durable (and holds the cluster's lock until then, so writes of one cluster stay in order). A hub
             # that dies in between finds the generation in the agent's Hello and continues above it.
-            record.desired, record.chunks = new, None
+            chunks = None
+            if new.ByteSize() > _INLINE_BYTES:  # a large state is cut off the loop too
+                chunks = await asyncio.to_thread(split_desired_state, new, self.max_message_bytes)
+            record.desired, record.chunks = new, chunks
             record.pushed_at = {new.generation: time.monotonic()}
             if record.session is not None:
                 record.session.wake.set()
