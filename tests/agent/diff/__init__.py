@@ -1,0 +1,1 @@
+"""Tests of agent.diff: the declared-field diff, ignoreDifferences, field managers and suggestions."""
