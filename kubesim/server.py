@@ -427,20 +427,28 @@ class ApiServer:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
             next_bookmark = loop.time() + self.bookmark_interval
-            while not self._closing.is_set():
-                now = loop.time()
-                # wake at least once a second, so that a shutting-down server closes idle watches promptly
-                wait = min(deadline, next_bookmark if bookmarks else deadline, now + 1.0) - now
-                if now >= deadline:
-                    break
-                try:
-                    event = await asyncio.wait_for(subscription.queue.get(), timeout=max(wait, 0.001))
-                except TimeoutError:
-                    if bookmarks and loop.time() >= next_bookmark:
-                        await state.bookmark(self.api.store.revision)
-                        next_bookmark = loop.time() + self.bookmark_interval
-                    continue
-                last = await self._deliver(state, event, selected, last)
+            closing = asyncio.ensure_future(self._closing.wait())
+            try:
+                while not self._closing.is_set():
+                    if request.transport is None or request.transport.is_closing():
+                        break  # the client went away: stop now rather than at the next write
+                    now = loop.time()
+                    # wake at least once a second, to notice a client that went away
+                    wait = min(deadline, next_bookmark if bookmarks else deadline, now + 1.0) - now
+                    if now >= deadline:
+                        break
+                    getter = asyncio.ensure_future(subscription.queue.get())
+                    await asyncio.wait({getter, closing}, timeout=max(wait, 0.001),
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        if bookmarks and loop.time() >= next_bookmark:
+                            await state.bookmark(self.api.store.revision)
+                            next_bookmark = loop.time() + self.bookmark_interval
+                        continue
+                    last = await self._deliver(state, getter.result(), selected, last)
+            finally:
+                closing.cancel()
             return response
         except (ConnectionResetError, asyncio.CancelledError):
             return web.Response(status=200)
