@@ -1,0 +1,55 @@
+"""Ordered waves with health gates, hooks and SyncFail, end to end (hub -> agent -> kubesim)."""
+
+from __future__ import annotations
+
+import json
+
+from fleetline.wire import fleet_pb2
+from tests.agent.reconcile.conftest import bundle, configmap, deployment, job
+
+WAVE = "fleetline.io/sync-wave"
+
+
+def result_of(event: fleet_pb2.Event) -> dict:
+    return json.loads(event.details_json)["result"]
+
+
+async def test_three_waves_apply_in_order_and_wait_for_health(fleet) -> None:
+    app = bundle("model", [
+        configmap("model-config", {"version": "v1"}, annotations={WAVE: "0"}),
+        deployment("inference", replicas=2, annotations={WAVE: "1"}),
+        job("smoke-test", hook="PostSync"),
+    ])
+    await fleet.push(app)
+    done = await fleet.wait_type(fleet_pb2.SYNC_SUCCEEDED, "model", timeout=60)
+    resources = result_of(done)["resources"]
+    assert [(r["kind"], r["name"], r["phase"]) for r in resources if r["action"] != "create-namespace"] == [
+        ("ConfigMap", "model-config", "Sync"), ("Deployment", "inference", "Sync"), ("Job", "smoke-test", "PostSync")]
+    # the PostSync hook ran only after the Deployment was healthy: it was created after all replicas were ready
+    deployment_live = await fleet.get("apps/v1", "Deployment", "inference")
+    assert deployment_live["status"].get("availableReplicas") == 2
+    hook = await fleet.get("batch/v1", "Job", "smoke-test")
+    assert hook is not None and any(c["type"] == "Complete" for c in hook["status"].get("conditions", []))
+    started = fleet.of(fleet_pb2.SYNC_STARTED, "model")
+    assert len(started) == 1
+    [hook_result] = fleet.of(fleet_pb2.HOOK_RESULT, "model")
+    assert json.loads(hook_result.details_json)["hook"]["hook_phase"] == "Succeeded"
+    # the hub hears the application Synced and Healthy
+    await fleet.eventually(lambda: (s := fleet.app_status("model")) is not None
+                           and (s.sync_status, s.health) == ("Synced", "Healthy"), message="Synced and Healthy")
+
+
+async def test_a_failing_wave_stops_the_sync_with_a_message_and_runs_sync_fail(fleet) -> None:
+    app = bundle("model", [
+        configmap("model-config", annotations={WAVE: "0"}),
+        deployment("inference", image="model:v2-crash", annotations={WAVE: "1"}),
+        job("smoke-test", hook="PostSync"),
+        job("notify-failure", hook="SyncFail"),
+    ])
+    await fleet.push(app)
+    failed = await fleet.wait_type(fleet_pb2.SYNC_FAILED, "model", timeout=60)
+    assert "Deployment ml/inference is Degraded" in failed.message and "CrashLoopBackOff" in failed.message
+    assert await fleet.get("batch/v1", "Job", "smoke-test") is None, "the PostSync hook never ran"
+    assert await fleet.get("batch/v1", "Job", "notify-failure") is not None, "the SyncFail hook ran"
+    kinds = [(r["kind"], r["name"], r["status"]) for r in result_of(failed)["resources"]]
+    assert ("Deployment", "inference", "SyncFailed") in kinds
