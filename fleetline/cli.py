@@ -19,7 +19,7 @@ SUBCOMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("impact",), "hub.plan.cli", "add_impact_parser"),
     (("certs",), "fleetline.certs_cli", "add_certs_parser"),
     (("hub", "hub-token"), "hub.sessions.cli", "add_hub_parser"),
-    (("agent",), "agent.session.cli", "add_agent_parser"),
+    (("agent",), "agent.cli", "add_agent_parser"),
 )
 
 

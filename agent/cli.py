@@ -1,0 +1,126 @@
+"""`fleetline agent`: run the agent (hub session, cluster access, reconciler) from the command line.
+
+Owns the flags and process wiring: the cluster (a kubeconfig, or the pod's service account when run in a
+cluster, as the Helm chart does), credentials for the hub from files, the reconciler's tunables, logging,
+SIGTERM/SIGINT, and the /metrics endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from agent.cluster import ClusterAccess, ConfigError
+from agent.reconcile import Settings
+from agent.runtime import Agent
+from agent.session.client import Credentials, SessionRefused, TlsCredentials, TokenCredentials
+from fleetline.logs import add_logging_arguments, configure_logging
+
+log = logging.getLogger("agent.cli")
+
+
+def add_agent_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser("agent", help="run the agent: apply this cluster's desired state, heal drift, report",
+                            description="Dial the hub, receive this cluster's desired state, apply it to the "
+                                        "cluster in waves, prune, self-heal drift, and report status and events.")
+    parser.add_argument("--hub", required=True, metavar="HOST:PORT", help="the hub's gRPC address")
+    parser.add_argument("--cluster", required=True, help="this cluster's name (must match the credential)")
+    parser.add_argument("--region", default="", help="this cluster's region")
+    parser.add_argument("--cache-dir", required=True, type=Path,
+                        help="where the last desired state and the event outbox are kept")
+    parser.add_argument("--token-file", type=Path, help="file holding this cluster's bearer token")
+    parser.add_argument("--tls-cert", type=Path, help="client certificate (PEM) issued for this cluster")
+    parser.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    parser.add_argument("--ca", type=Path, help="CA certificate (PEM) that signed the hub's certificate")
+    parser.add_argument("--insecure", action="store_true",
+                        help="plain text, no TLS (loopback hub addresses only; for tests and demos)")
+    parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port at /metrics")
+    add_logging_arguments(parser)
+    parser.add_argument("--outbox-capacity", type=int, default=10_000, help="events kept while the hub is away")
+    cluster = parser.add_argument_group("cluster access")
+    cluster.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to manage (default: the pod's "
+                         "service account in a cluster, else $KUBECONFIG or ~/.kube/config)")
+    cluster.add_argument("--context", help="kubeconfig context (default: the current one)")
+    cluster.add_argument("--qps", type=float, default=50.0, help="client-side requests per second (default 50)")
+    cluster.add_argument("--burst", type=int, default=100, help="client-side burst (default 100)")
+    sync = parser.add_argument_group("reconciler")
+    sync.add_argument("--wave-timeout", type=float, default=300.0,
+                      help="seconds a sync waits for a wave to become healthy (default 300)")
+    sync.add_argument("--gpu-grace", type=float, default=600.0,
+                      help="seconds a pod may wait for nvidia.com/gpu capacity before it is Degraded (default 600)")
+    sync.add_argument("--sync-loop-threshold", type=int, default=3,
+                      help="reverts of one field by one other manager that make a sync loop (default 3)")
+    sync.add_argument("--sync-loop-window", type=float, default=600.0,
+                      help="seconds in which those reverts count (default 600)")
+    sync.add_argument("--resync-interval", type=float, default=600.0,
+                      help="seconds between full drift checks, the safety net behind the watches (default 600)")
+    parser.set_defaults(run=run_agent)
+    return parser
+
+
+def credentials_from_args(args: argparse.Namespace) -> Credentials:
+    """The credential the flags name; ValueError with the fix when they are inconsistent."""
+    cert_flags = [args.tls_cert, args.tls_key]
+    if args.token_file and any(cert_flags):
+        raise ValueError("give either --token-file or --tls-cert/--tls-key, not both")
+    if any(cert_flags):
+        if not all(cert_flags) or args.ca is None:
+            raise ValueError("a client certificate needs --tls-cert, --tls-key and --ca")
+        return TlsCredentials(args.tls_cert.read_bytes(), args.tls_key.read_bytes(), args.ca.read_bytes())
+    if args.token_file:
+        token = args.token_file.read_text().strip()
+        if not token:
+            raise ValueError(f"{args.token_file}: the token file is empty")
+        return TokenCredentials(token, args.ca.read_bytes() if args.ca else None)
+    return None
+
+
+async def serve_metrics(registry: CollectorRegistry, port: int) -> web.AppRunner:
+    async def metrics(_request: web.Request) -> web.Response:
+        body = generate_latest(registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    return runner
+
+
+async def _main(args: argparse.Namespace) -> int:
+    try:
+        access = ClusterAccess.auto(args.kubeconfig, args.context, qps=args.qps, burst=args.burst)
+        settings = Settings(wave_timeout=args.wave_timeout, gpu_grace_seconds=args.gpu_grace,
+                            loop_threshold=args.sync_loop_threshold, loop_window=args.sync_loop_window)
+        agent = Agent(access, args.hub, args.cluster, args.region, args.cache_dir, credentials_from_args(args),
+                      insecure=args.insecure, settings=settings, outbox_capacity=args.outbox_capacity,
+                      resync_interval=args.resync_interval)
+    except (OSError, ValueError, ConfigError) as exc:
+        print(f"fleetline agent: {exc}", file=sys.stderr)
+        return 2
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent.stop)
+    runner = await serve_metrics(agent.registry, args.metrics_port) if args.metrics_port else None
+    try:
+        await agent.run()
+    except SessionRefused as exc:
+        print(f"fleetline agent: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+    return 0
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level, args.log_format)
+    return asyncio.run(_main(args))
