@@ -154,7 +154,7 @@ class SyncEngine:
             return self._finish(result, FAILED, f"the desired state cannot be synced: {exc}")
         result.warnings = list(plan.warnings)
         live = {_key(obj): obj for obj in spec.live}
-        empty = not any(task.action != PRUNE for task in plan.tasks)
+        empty = not spec.desired
         refuse_prune = ""
         if not spec.prune:
             refuse_prune = "ignored (requires pruning)"

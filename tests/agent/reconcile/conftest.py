@@ -97,6 +97,7 @@ class Fleet:
     def __init__(self, hub: Any, agent: Agent, access: ClusterAccess, cluster: Any) -> None:
         self.hub, self.agent, self.access, self.sim = hub, agent, access, cluster
         self.events: list[fleet_pb2.Event] = []
+        self.arrived: list[float] = []  # time.monotonic() when each event reached the hub's consumer
         self._changed = asyncio.Condition()
         self._sub = hub.hub.subscribe_events()
         self._reader = asyncio.create_task(self._read())
@@ -105,6 +106,7 @@ class Fleet:
     async def _read(self) -> None:
         async for _cluster, event in self._sub:
             self.events.append(event)
+            self.arrived.append(time.monotonic())
             async with self._changed:
                 self._changed.notify_all()
 
