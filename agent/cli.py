@@ -59,6 +59,10 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
                       help="reverts of one field by one other manager that make a sync loop (default 3)")
     sync.add_argument("--sync-loop-window", type=float, default=600.0,
                       help="seconds in which those reverts count (default 600)")
+    sync.add_argument("--self-heal-backoff", type=float, nargs=3, default=(2.0, 3.0, 300.0),
+                      metavar=("BASE", "FACTOR", "CAP"),
+                      help="per-object self-heal backoff: 0 s, then BASE, BASE*FACTOR, ... up to CAP seconds "
+                           "(default 2 3 300, Argo CD's)")
     sync.add_argument("--resync-interval", type=float, default=600.0,
                       help="seconds between full drift checks, the safety net behind the watches (default 600)")
     parser.set_defaults(run=run_agent)
@@ -99,7 +103,9 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         access = ClusterAccess.auto(args.kubeconfig, args.context, qps=args.qps, burst=args.burst)
         settings = Settings(wave_timeout=args.wave_timeout, gpu_grace_seconds=args.gpu_grace,
-                            loop_threshold=args.sync_loop_threshold, loop_window=args.sync_loop_window)
+                            loop_threshold=args.sync_loop_threshold, loop_window=args.sync_loop_window,
+                            heal_backoff_base=args.self_heal_backoff[0], heal_backoff_factor=args.self_heal_backoff[1],
+                            heal_backoff_cap=args.self_heal_backoff[2])
         agent = Agent(access, args.hub, args.cluster, args.region, args.cache_dir, credentials_from_args(args),
                       insecure=args.insecure, settings=settings, outbox_capacity=args.outbox_capacity,
                       resync_interval=args.resync_interval)

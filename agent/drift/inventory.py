@@ -108,6 +108,14 @@ class Inventory:
     def objects(self) -> dict[Key, dict]:
         return self._objects
 
+    def remember(self, obj: dict) -> None:
+        """An object as a write just returned it: kept unless the watch already delivered a newer version (so a
+        check right after our own write does not see the object missing or stale while the watch catches up)."""
+        key = object_key(obj)
+        known = self._objects.get(key)
+        if known is None or _newer(obj, known):
+            self._objects[key] = obj
+
     def get(self, key: Key) -> dict | None:
         return self._objects.get(key)
 
@@ -149,3 +157,13 @@ class PodCache:
     async def close(self) -> None:
         if self._followed is not None:
             await self._followed.close()
+
+
+def _newer(candidate: dict, known: dict) -> bool:
+    """Whether `candidate` is a later version than `known` (resourceVersions compared as numbers when they are,
+    as every etcd-backed API server issues them; otherwise the candidate wins)."""
+    a = str((candidate.get("metadata") or {}).get("resourceVersion", ""))
+    b = str((known.get("metadata") or {}).get("resourceVersion", ""))
+    if a.isdigit() and b.isdigit():
+        return int(a) > int(b)
+    return True

@@ -58,6 +58,12 @@ class Settings:
     gpu_grace_seconds: float = 600.0
     loop_threshold: int = 3
     loop_window: float = 600.0
+    heal_backoff_base: float = 2.0  # self-heal backoff per object: 0, base, base*factor, ... capped
+    heal_backoff_factor: float = 3.0
+    heal_backoff_cap: float = 300.0
+
+    def heal_delay(self, attempt: int) -> float:
+        return self_heal_delay(attempt, self.heal_backoff_base, self.heal_backoff_factor, self.heal_backoff_cap)
 
 
 @dataclass
@@ -261,6 +267,8 @@ class AppController:
         self.metrics.syncs.labels(result.phase, trigger).inc()
         self.last_result = result
         self.operation_phase = result.phase
+        for obj in result.written:
+            self.inventory.remember(obj)
         for resource in result.resources:
             if resource.action == HOOK and resource.hook_phase:
                 self._emit(fleet_pb2.HOOK_RESULT, f"{resource.phase} hook {resource}: {resource.hook_phase}",
@@ -383,9 +391,9 @@ class AppController:
     async def _heal(self, key: Key) -> None:
         try:
             attempts, last = self._heal_attempts.get(key, (0, 0.0))
-            if time.monotonic() - last > HEAL_RESET_SECONDS + self_heal_delay(attempts):
+            if time.monotonic() - last > HEAL_RESET_SECONDS + self.settings.heal_delay(attempts):
                 attempts = 0
-            delay = self_heal_delay(attempts)
+            delay = self.settings.heal_delay(attempts)
             if delay:
                 await asyncio.sleep(delay)  # Argo CD's self-heal backoff, per object
             self._heal_attempts[key] = (attempts + 1, time.monotonic())
@@ -398,6 +406,7 @@ class AppController:
             if self._heals.get(key) is asyncio.current_task():
                 del self._heals[key]
         self._check(key)  # still drifted (a heal that failed, or changed back meanwhile): go again
+        self.changed()
 
     async def _heal_now(self, key: Key) -> None:
         desired = self.desired
@@ -423,7 +432,7 @@ class AppController:
             keep = rules if desired.respect_ignore else [r for r in rules if r in self.loop_rules]
             body = without_ignored(obj, live, keep) if keep else obj
         started = time.monotonic()
-        await self.access.apply(body)
+        self.inventory.remember(await self.access.apply(body))
         self.metrics.apply_duration.observe(time.monotonic() - started)
         self.metrics.self_heals.inc()
         record = self._drift.get(key)
@@ -448,6 +457,7 @@ class AppController:
                      f"{loop.reverts} times within {loop.window:g}s; no longer reverting it. Add to the "
                      f"application in fleet.yaml: {json.dumps(snippet)}")
         self.conditions.append(condition)
+        self.changed()
         log.warning("event=sync_loop app=%s object=%s field=%s manager=%s reverts=%d", self.name, loop.object,
                     loop.field, loop.manager, loop.reverts)
         self._emit(fleet_pb2.SYNC_LOOP, condition,

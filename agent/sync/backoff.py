@@ -60,19 +60,21 @@ def retry_delays(duration_s: float = DEFAULT_RETRY_DURATION_S, factor: float = D
         count += 1
 
 
-def self_heal_delay(attempt: int) -> float:
+def self_heal_delay(attempt: int, base: float = SELF_HEAL_BASE_S, factor: float = SELF_HEAL_FACTOR,
+                    cap: float = SELF_HEAL_CAP_S) -> float:
     """Seconds to wait before the `attempt`-th self-heal of the same drift (0 for the first): 0, 2, 6, 18, ...
-    capped at 300."""
+    capped at 300 (Argo CD's defaults; its --self-heal-backoff-timeout-seconds, -factor and -cap-seconds are
+    `base`, `factor` and `cap`)."""
     if attempt < 0:
         raise ValueError(f"self-heal attempt must be 0 or more, not {attempt}")
     if attempt == 0:
         return 0.0
-    delay = SELF_HEAL_BASE_S
+    delay = base
     for _ in range(attempt - 1):
-        if delay >= SELF_HEAL_CAP_S:
+        if delay >= cap:
             break
-        delay *= SELF_HEAL_FACTOR
-    return min(delay, SELF_HEAL_CAP_S)
+        delay *= factor
+    return min(delay, cap)
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class SyncResult:
     warnings: list[str] = field(default_factory=list)
     started_at: float = 0.0
     finished_at: float = 0.0
+    written: list[dict] = field(default_factory=list, repr=False)  # objects as the API server returned them
 
     @property
     def succeeded(self) -> bool:
@@ -139,6 +140,7 @@ class SyncEngine:
         self.wave_timeout = wave_timeout
         self.poll_interval = poll_interval
         self._changed = asyncio.Event()
+        self._written: list[dict] = []
 
     def notify(self) -> None:
         """Something in the cluster changed: re-check what a wave waits for now rather than at the next poll."""
@@ -146,6 +148,7 @@ class SyncEngine:
 
     async def run(self, spec: SyncSpec) -> SyncResult:
         result = SyncResult(spec.application, spec.revision, SUCCEEDED, "", started_at=time.time())
+        self._written = result.written
         desired_keys = {_key(obj) for obj in spec.desired}
         prune = [obj for obj in spec.live if _key(obj) not in desired_keys]
         try:
@@ -230,18 +233,18 @@ class SyncEngine:
         if options.replace:
             outcome.message = await self._replace(body, live, force=options.force)
             return
-        await self.access.apply(body)
+        self._written.append(await self.access.apply(body))
         outcome.message = "configured" if live is not None else "created"
 
     async def _replace(self, obj: dict, live: dict | None, *, force: bool) -> str:
         if live is None:
-            await self.access.create(obj)
+            self._written.append(await self.access.create(obj))
             return "created"
         if force:
             await self._recreate(obj)
             return "deleted and re-created (Force=true)"
         try:
-            await self.access.replace(obj)
+            self._written.append(await self.access.replace(obj))
             return "replaced"
         except ClusterError as exc:
             if exc.status != 422 or "immutable" not in exc.message:
@@ -253,7 +256,7 @@ class SyncEngine:
         ref = _ref(obj)
         await self.access.delete(ref, propagation="Foreground")
         await self._wait_gone(ref)
-        await self.access.create(obj)
+        self._written.append(await self.access.create(obj))
 
     async def _wait_gone(self, ref: ObjectRef) -> None:
         deadline = time.monotonic() + self.wave_timeout
