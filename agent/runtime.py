@@ -33,13 +33,13 @@ class Agent:
     def __init__(self, access: ClusterAccess, hub_address: str, cluster: str, region: str,
                  cache_dir: str | os.PathLike[str], credentials: Credentials = None, *, insecure: bool = False,
                  settings: Settings | None = None, outbox_capacity: int = 10_000,
-                 status_interval: float = 0.25, resync_interval: float = 600.0,
+                 status_interval: float = 0.25, resync_interval: float = 600.0, unsettled_refresh: float = 5.0,
                  registry: CollectorRegistry | None = None, **session_options: object) -> None:
         self.access = access
         self.registry = registry if registry is not None else CollectorRegistry()
         self.reconciler = Reconciler(access, self._emit, self._report, state_dir=Path(cache_dir),
                                      settings=settings, registry=self.registry, status_interval=status_interval,
-                                     resync_interval=resync_interval)
+                                     resync_interval=resync_interval, unsettled_refresh=unsettled_refresh)
         self.session = AgentSession(hub_address, cluster, region, cache_dir, credentials, insecure=insecure,
                                     on_desired_state=self._desired_state,
                                     on_sync_request=self.reconciler.sync_request,

@@ -40,7 +40,7 @@ from kubesim.managed_fields import (
 from kubesim.resources import Registry, ResourceType
 from kubesim.selectors import field_matcher, label_matcher, selector_to_string
 from kubesim.store import Store
-from kubesim.validation import INT32_MAX, unknown_fields, validate
+from kubesim.validation import INT32_MAX, unknown_fields, validate, validate_update
 from kubesim.validation import invalid as invalid_cause
 
 MERGE = "application/merge-patch+json"
@@ -460,6 +460,8 @@ class ClusterAPI:
                 raise errors.invalid(rt, _name(obj), causes) from None
             raise
         causes = validate(rt, obj)
+        if old is not None and not causes:
+            causes = validate_update(rt, obj, old)
         if causes:
             raise errors.invalid(rt, _name(obj), causes)
         return obj

@@ -658,3 +658,31 @@ def unknown_fields(rt: ResourceType, obj: dict, *, prune: bool = False, drop_nul
         return []
     return clientmodels.unknown(model, obj, prune, drop_nulls)
 
+
+
+# Fields an update may not change (kube's ValidateXUpdate): (group, kind) -> dotted paths.
+_IMMUTABLE: dict[tuple[str, str], tuple[str, ...]] = {
+    ("batch", "Job"): ("spec.selector", "spec.template"),
+    ("apps", "Deployment"): ("spec.selector",),
+    ("apps", "ReplicaSet"): ("spec.selector",),
+    ("apps", "StatefulSet"): ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"),
+    ("apps", "DaemonSet"): ("spec.selector",),
+}
+
+
+def validate_update(rt: ResourceType, obj: dict, old: dict) -> list[Cause]:
+    """The causes of a 422 Invalid for an update that changes an immutable field (after defaulting both)."""
+    out: list[Cause] = []
+    for path in _IMMUTABLE.get((rt.group, rt.kind), ()) if rt.builtin else ():
+        new_value, old_value = _at(obj, path), _at(old, path)
+        if old_value is not None and new_value != old_value:
+            out.append(invalid(path, new_value, "field is immutable"))
+    return out
+
+
+def _at(obj: object, path: str) -> object:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj

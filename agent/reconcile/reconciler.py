@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +37,8 @@ class Reconciler:
     def __init__(self, access: ClusterAccess, emit: Callable[[fleet_pb2.Event], object],
                  report_status: Callable[[fleet_pb2.StatusReport], None], *, state_dir: str | Path | None = None,
                  settings: Settings | None = None, registry: CollectorRegistry | None = None,
-                 status_interval: float = 0.25, resync_interval: float = 600.0) -> None:
+                 status_interval: float = 0.25, resync_interval: float = 600.0,
+                 unsettled_refresh: float = 5.0) -> None:
         self.access = access
         self.emit = emit
         self.report_status = report_status
@@ -45,6 +47,8 @@ class Reconciler:
         self.marks = SyncMarks(state_dir)
         self.status_interval = status_interval
         self.resync_interval = resync_interval
+        self.unsettled_refresh = unsettled_refresh
+        self._health: dict[str, str] = {}  # application -> last reported health
         self.apps: dict[str, AppController] = {}
         self.generation = 0
         self.pods = PodCache(access, on_change=self._on_pod_change)
@@ -101,15 +105,42 @@ class Reconciler:
         return report
 
     async def _status_loop(self) -> None:
+        """Report when something changed, at most once per `status_interval`; while an application is not
+        Synced and Healthy, also every `unsettled_refresh` seconds, because health can change with time alone
+        (a pod waiting for GPUs past its grace period becomes Degraded without any object changing)."""
+        unsettled = False
         while True:
-            await self._dirty.wait()
+            if unsettled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._dirty.wait(), self.unsettled_refresh)
+            else:
+                await self._dirty.wait()
             self._dirty.clear()
             try:
-                self.report_status(self.status())
+                report = self.status()
+                self.report_status(report)
+                self._health_events(report)
+                unsettled = any((a.sync_status, a.health) != ("Synced", "Healthy") for a in report.applications)
             except Exception:  # a status bug must not stop reporting for good
                 log.exception("event=status_failed")
             self.metrics.watch_restarts.set(self.pods.restarts + sum(a.inventory.restarts for a in self.apps.values()))
             await asyncio.sleep(self.status_interval)  # at most one report per interval (latest wins)
+
+    def _health_events(self, report: fleet_pb2.StatusReport) -> None:
+        """HEALTH_CHANGED when an application's health differs from the last report's (status-class events)."""
+        for app in report.applications:
+            before = self._health.get(app.name)
+            if before == app.health:
+                continue
+            self._health[app.name] = app.health
+            if before is None:
+                continue  # the first report sets the baseline
+            self._emit(fleet_pb2.Event(
+                type=fleet_pb2.HEALTH_CHANGED, application=app.name, revision=app.revision,
+                generation=report.generation,
+                message=f"{app.name} is {app.health}" + (f" (was {before})" if before else "")
+                        + (f": {app.message}" if app.message and app.health != "Healthy" else ""),
+                details_json=json.dumps({"health": app.health, "previous": before or "", "message": app.message})))
 
     async def _resync_loop(self) -> None:
         """The safety net: every `resync_interval`, diff every object again (watches keep the view current)."""

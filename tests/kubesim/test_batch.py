@@ -218,3 +218,14 @@ def test_unparseable_schedule_is_refused(kube: Clients) -> None:
     with pytest.raises(ApiException) as err:
         kube.batch_v1.create_namespaced_cron_job("default", cronjob("bad", time_zone="Mars/Olympus"))
     assert err.value.status == 422 and "spec.timeZone" in err.value.body
+
+
+def test_a_jobs_template_is_immutable(kube: Clients) -> None:
+    kube.batch_v1.create_namespaced_job("default", job("train"))
+    with pytest.raises(ApiException) as raised:
+        kube.batch_v1.patch_namespaced_job("train", "default", {"spec": {"template": {"spec": {"containers": [
+            {"name": "main", "image": "trainer:v2"}]}}}})
+    assert raised.value.status == 422
+    assert "spec.template: Invalid value" in raised.value.body and "field is immutable" in raised.value.body
+    # metadata is not: labels and annotations of the Job itself may change
+    kube.batch_v1.patch_namespaced_job("train", "default", {"metadata": {"labels": {"team": "ml"}}})

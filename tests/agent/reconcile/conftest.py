@@ -178,7 +178,7 @@ async def fleet(tmp_path: Path, sim, settings: Settings) -> AsyncIterator[Fleet]
     hub = await start_hub("127.0.0.1:0", tmp_path / "hub", insecure=True, heartbeat_interval=1.0, fsync=False)
     agent_access = ClusterAccess.from_kubeconfig(sim.kubeconfig_path)
     agent = Agent(agent_access, f"127.0.0.1:{hub.port}", CLUSTER, "eu", tmp_path / "agent", insecure=True,
-                  settings=settings, status_interval=0.05)
+                  settings=settings, status_interval=0.05, unsettled_refresh=0.5)
     test_access = ClusterAccess.from_kubeconfig(sim.kubeconfig_path)
     await test_access.start()
     running = asyncio.create_task(agent.run())
