@@ -42,6 +42,7 @@ from agent.reconcile.marks import SyncMarks
 from agent.reconcile.metrics import ReconcileMetrics
 from agent.sync import RetryPolicy, SyncPlanError, app_options, hook_of, self_heal_delay, wave_of
 from agent.sync.engine import HOOK, SyncEngine, SyncResult, SyncSpec
+from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, tracking_id
 from fleetline.wire import fleet_pb2
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def parse_bundle(bundle: fleet_pb2.ApplicationBundle, revision: str) -> _Desired
         if not isinstance(obj, dict):
             problems.append(f"manifest {index} of application {bundle.name} is not an object")
             continue
-        objects.append(obj)
+        objects.append(_owned(bundle.name, obj))
     rules: list[IgnoreRule] = []
     for entry in bundle.ignore_differences:
         try:
@@ -133,6 +134,21 @@ def parse_bundle(bundle: fleet_pb2.ApplicationBundle, revision: str) -> _Desired
                     self_heal=automated and policy.automated.self_heal, prune=automated and policy.automated.prune,
                     allow_empty=policy.automated.allow_empty, respect_ignore=respect_ignore, retry=retry,
                     problems=problems)
+
+
+def _owned(app: str, obj: dict) -> dict:
+    """The object with the application's label and tracking annotation (the hub stamps them; an object that
+    arrives without them gets them here, since the agent finds and prunes its objects by them)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return obj
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    if labels.get(APP_LABEL) != app:
+        meta["labels"] = {**labels, APP_LABEL: app}
+    if TRACKING_ANNOTATION not in annotations:
+        meta["annotations"] = {**annotations, TRACKING_ANNOTATION: tracking_id(app, obj)}
+    return obj
 
 
 def describe(key: Key) -> str:
@@ -431,13 +447,13 @@ class AppController:
         if live is not None and (self.loop_rules or desired.respect_ignore) and rules:
             keep = rules if desired.respect_ignore else [r for r in rules if r in self.loop_rules]
             body = without_ignored(obj, live, keep) if keep else obj
+        record = self._drift.get(key)
+        if record is not None:
+            record.healed_by_us = True  # before the write: its watch event may be handled before apply() returns
         started = time.monotonic()
         self.inventory.remember(await self.access.apply(body))
         self.metrics.apply_duration.observe(time.monotonic() - started)
         self.metrics.self_heals.inc()
-        record = self._drift.get(key)
-        if record is not None:
-            record.healed_by_us = True
         log.info("event=self_healed app=%s object=%s", self.name, describe(key))
 
     def _give_up(self, key: Key, obj: dict, f: FieldDiff, loop: SyncLoop) -> None:

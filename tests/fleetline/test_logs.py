@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fleetline.logs import JsonFormatter, fields_of
+from tests.kubesim.conftest import sim, sim_options  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,11 +30,11 @@ def test_a_record_is_one_json_object_with_time_level_logger_fields_and_message()
     assert entry["time"].endswith("+00:00")
 
 
-def test_the_agent_command_logs_json_lines(tmp_path: Path) -> None:
+def test_the_agent_command_logs_json_lines(tmp_path: Path, sim) -> None:  # noqa: F811
     # An agent that cannot reach its hub (nothing listens on port 1) logs its reconnect plan, then is stopped.
     process = subprocess.Popen(
         [sys.executable, "-m", "fleetline.cli", "agent", "--hub", "127.0.0.1:1", "--cluster", "eu-1", "--insecure",
-         "--cache-dir", str(tmp_path / "cache"), "--log-format", "json"],
+         "--cache-dir", str(tmp_path / "cache"), "--log-format", "json", "--kubeconfig", str(sim.kubeconfig_path)],
         cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stderr is not None
