@@ -373,8 +373,10 @@ class AppController:
     def _check(self, key: Key) -> None:
         """Diff one object now; report drift that is new or changed, report a heal, start a self-heal."""
         desired = self.desired
-        if desired is None or self._syncing or (desired.automated and self.marks.get(self.name) != desired.mark):
-            return  # no baseline yet: the pending sync will converge it
+        if desired is None or self._syncing or self.marks.get(self.name) != desired.mark:
+            # Drift is a change from what was synced: before the current desired state was synced (a sync to come,
+            # or a manual application waiting for its request) the status says OutOfSync and there is no baseline.
+            return
         result = self.diff(key)
         record = self._drift.get(key)
         if result.in_sync:

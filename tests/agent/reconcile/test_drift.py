@@ -42,6 +42,15 @@ async def test_kubectl_set_image_is_detected_within_a_second_and_healed(fleet, k
     assert details(healed)["self_heal"] is True
     live = await fleet.get("apps/v1", "Deployment", "inference")
     assert image_of(live) == "nginx:1.25"
+    metric = fleet.agent.registry.get_sample_value
+    assert metric("fleetline_agent_syncs_total", {"result": "Succeeded", "trigger": "automated"}) == 1
+    assert metric("fleetline_agent_sync_duration_seconds_count") == 1
+    assert metric("fleetline_agent_drift_events_total", {"action": "detected"}) == 1
+    assert metric("fleetline_agent_drift_events_total", {"action": "healed"}) == 1
+    assert metric("fleetline_agent_self_heals_total") == 1
+    assert metric("fleetline_agent_apply_duration_seconds_count") == 1
+    assert metric("fleetline_agent_managed_objects") == 1
+    assert metric("fleetline_agent_sync_loops_total") == 0
 
 
 async def test_without_self_heal_drift_is_reported_and_left_alone(fleet, kubectl) -> None:
