@@ -52,6 +52,9 @@ class _Followed:
     async def _consume(self) -> None:
         async for event in self.watch:
             key = object_key(event.object)
+            known = self.objects.get(key)
+            if known is not None and not _newer(event.object, known) and not _same_version(event.object, known):
+                continue  # older than what a write of ours already returned: the watch is catching up
             if event.type == "DELETED":
                 self.objects.pop(key, None)
             else:
@@ -167,3 +170,7 @@ def _newer(candidate: dict, known: dict) -> bool:
     if a.isdigit() and b.isdigit():
         return int(a) > int(b)
     return True
+
+
+def _same_version(a: dict, b: dict) -> bool:
+    return (a.get("metadata") or {}).get("resourceVersion") == (b.get("metadata") or {}).get("resourceVersion")
