@@ -87,6 +87,7 @@ class Inventory:
         self.on_restart = on_restart
         self._objects: dict[Key, dict] = {}
         self._followed: dict[tuple[str, str], _Followed] = {}
+        self._kinds: set[tuple[str, str]] = set()  # every kind listed once (refresh lists them all again)
 
     @property
     def selector(self) -> str:
@@ -104,12 +105,33 @@ class Inventory:
                 continue
             for obj in items:
                 self._objects[object_key(obj)] = obj
+            self._kinds.add((api_version, kind))
             watch = self.access.watch(api_version, kind, label_selector=self.selector)
             self._followed[(api_version, kind)] = _Followed(watch, self._objects, self.on_change, self.on_restart)
         return problems
 
     def objects(self) -> dict[Key, dict]:
         return self._objects
+
+    async def refresh(self) -> list[str]:
+        """List every followed kind again and correct the view (the safety net behind the watches): objects
+        the watch missed are added or updated, objects gone from the cluster are dropped. Returns problems."""
+        problems: list[str] = []
+        for api_version, kind in sorted(self._kinds):
+            try:
+                items, _ = await self.access.list(api_version, kind, label_selector=self.selector)
+            except (ClusterError, UnknownKind) as exc:
+                problems.append(str(exc))
+                continue
+            fresh = {object_key(obj): obj for obj in items}
+            for key in [k for k, o in self._objects.items() if (o.get("apiVersion"), k[1]) == (api_version, kind)
+                        and k not in fresh]:
+                del self._objects[key]
+            for key, obj in fresh.items():
+                known = self._objects.get(key)
+                if known is None or _newer(obj, known):
+                    self._objects[key] = obj
+        return problems
 
     def remember(self, obj: dict) -> None:
         """An object as a write just returned it: kept unless the watch already delivered a newer version (so a

@@ -143,12 +143,18 @@ class Reconciler:
                 details_json=json.dumps({"health": app.health, "previous": before or "", "message": app.message})))
 
     async def _resync_loop(self) -> None:
-        """The safety net: every `resync_interval`, diff every object again (watches keep the view current)."""
         while True:
-            await asyncio.sleep(self.resync_interval)
-            for app in list(self.apps.values()):
-                app.full_check()
-            self._changed()
+            await asyncio.sleep(self.resync_interval)  # the periodic full resync
+            await self.resync()
+
+    async def resync(self) -> None:
+        """The safety net behind the watches: list every application's objects again and diff them all."""
+        for app in list(self.apps.values()):
+            for problem in await app.inventory.refresh():
+                log.warning("event=resync_list_failed app=%s problem=%r", app.name, problem)
+            app.full_check()
+        log.info("event=resync_done applications=%d", len(self.apps))
+        self._changed()
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -36,8 +36,9 @@ from agent.cluster import ClusterAccess, ClusterError, InvalidObject, ObjectRef,
 from agent.diff import IgnoreRule, diff_object, without_ignored
 from agent.health import Health, HealthStatus
 from agent.sync.annotations import SyncPlanError
-from agent.sync.hooks import runs_to_completion
-from agent.sync.order import APPLY, CREATE_NAMESPACE, HOOK, PRUNE, SyncTask
+from agent.sync.hooks import SYNC, runs_to_completion
+from agent.sync.options import app_options, merged, options_of
+from agent.sync.order import APPLY, CREATE_NAMESPACE, HOOK, PRUNE, SyncTask, wave_of
 from agent.sync.plan import SyncPlan, SyncStep, plan_sync
 from fleetline.identity import group_of
 
@@ -156,6 +157,7 @@ class SyncEngine:
         except SyncPlanError as exc:
             return self._finish(result, FAILED, f"the desired state cannot be synced: {exc}")
         result.warnings = list(plan.warnings)
+        result.resources += [self._kept_result(obj, spec) for obj in plan.kept]
         live = {_key(obj): obj for obj in spec.live}
         empty = not spec.desired
         refuse_prune = ""
@@ -221,6 +223,14 @@ class SyncEngine:
                               kind=str(obj.get("kind", "")), namespace=meta.get("namespace") or "",
                               name=str(meta.get("name", "")), phase=task.phase, wave=task.wave, action=task.action,
                               status=SYNCED)
+
+    def _kept_result(self, obj: dict, spec: SyncSpec) -> ResourceResult:
+        """A live object left out of the prune by Prune=false (or confirm): PruneSkipped, as Argo CD reports it."""
+        options = merged(app_options(spec.sync_options)[0], options_of(obj)[0])  # plan_sync validated both
+        how = "Prune=false" if options.prune == "false" else "Prune=confirm: confirmation is not supported"
+        outcome = self._result(SyncTask(obj, SYNC, wave_of(obj), PRUNE, options))
+        outcome.status, outcome.message = PRUNE_SKIPPED, f"not pruned ({how})"
+        return outcome
 
     async def _apply(self, task: SyncTask, spec: SyncSpec, live: dict | None, outcome: ResourceResult) -> None:
         desired = task.obj

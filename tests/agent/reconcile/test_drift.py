@@ -98,3 +98,22 @@ async def test_a_change_git_does_not_declare_is_not_drift(fleet, kubectl) -> Non
     drift = await fleet.wait_type(fleet_pb2.DRIFT_DETECTED, "settings", timeout=10, after=mark)
     assert [f["path"] for f in details(drift)["fields"]] == ["/data/version"], "the label is not drift"
     assert details(drift)["fields"][0]["manager"] == "kubectl-patch"
+
+
+async def test_the_periodic_resync_finds_drift_a_watch_missed(fleet, kubectl) -> None:
+    await fleet.push(bundle("settings", [configmap("model-config", {"version": "v1"})]))
+    await synced(fleet, "settings")
+    app = fleet.agent.reconciler.apps["settings"]
+    await app.inventory.close()  # the watches are gone (as if they had silently stalled)
+    mark = len(fleet.events)
+    await asyncio.to_thread(kubectl, "-n", "ml", "patch", "configmap/model-config", "--type=merge", "-p",
+                            '{"data": {"version": "v2"}}')
+    await fleet.eventually(lambda: asyncio.to_thread(
+        lambda: kubectl("-n", "ml", "get", "configmap/model-config", "-o", "jsonpath={.data.version}").stdout
+        == "v2"), message="the change is in the cluster")
+    assert not fleet.of(fleet_pb2.DRIFT_DETECTED, "settings"), "no watch, no drift seen"
+    await fleet.agent.reconciler.resync()
+    drift = await fleet.wait_type(fleet_pb2.DRIFT_DETECTED, "settings", timeout=10, after=mark)
+    assert [f["path"] for f in details(drift)["fields"]] == ["/data/version"]
+    await fleet.wait_type(fleet_pb2.DRIFT_HEALED, "settings", timeout=10, after=mark)
+    assert (await fleet.get("v1", "ConfigMap", "model-config"))["data"] == {"version": "v1"}
