@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/kubesim.py
 	$(PY) bench/render.py
 	$(PY) bench/sessions.py
+	$(PY) bench/agent.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py

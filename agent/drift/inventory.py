@@ -158,22 +158,38 @@ class Inventory:
 
 
 class PodCache:
-    """Every Pod of the cluster, kept current by one watch; `on_change` hears each change."""
+    """Every Pod of the cluster, kept current by one watch and indexed by namespace; `on_change` hears each
+    change."""
 
     def __init__(self, access: ClusterAccess, on_change: ChangeCallback | None = None) -> None:
         self.access = access
         self.on_change = on_change
         self._pods: dict[Key, dict] = {}
+        self._by_namespace: dict[str, dict[Key, dict]] = {}
         self._followed: _Followed | None = None
 
     async def start(self) -> None:
         items, _ = await self.access.list("v1", "Pod")
         for pod in items:
-            self._pods[object_key(pod)] = pod
-        self._followed = _Followed(self.access.watch("v1", "Pod"), self._pods, self.on_change)
+            self._index("ADDED", pod)
+        self._followed = _Followed(self.access.watch("v1", "Pod"), self._pods, self._changed)
+
+    def _index(self, event_type: str, pod: dict) -> None:
+        key = object_key(pod)
+        if event_type == "DELETED":
+            self._pods.pop(key, None)
+            self._by_namespace.get(key[2], {}).pop(key, None)
+        else:
+            self._pods[key] = pod
+            self._by_namespace.setdefault(key[2], {})[key] = pod
+
+    def _changed(self, event_type: str, pod: dict) -> None:
+        self._index(event_type, pod)
+        if self.on_change is not None:
+            self.on_change(event_type, pod)
 
     def in_namespace(self, namespace: str) -> list[dict]:
-        return [pod for key, pod in self._pods.items() if key[2] == namespace]
+        return list(self._by_namespace.get(namespace, {}).values())
 
     @property
     def restarts(self) -> int:

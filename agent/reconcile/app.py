@@ -174,8 +174,9 @@ class AppController:
         self.changed = changed
         self.metrics = metrics
         self.settings = settings
-        self.engine = SyncEngine(access, live_health, wave_timeout=settings.wave_timeout)
         self.inventory = Inventory(access, name, on_change=self._on_live_change)
+        self.engine = SyncEngine(access, live_health, wave_timeout=settings.wave_timeout,
+                                 live_view=lambda obj: self.inventory.get(object_key(obj)))
         self.loops = SyncLoopDetector(settings.loop_threshold, settings.loop_window)
         self.desired: _Desired | None = None
         self.generation = 0
@@ -192,7 +193,18 @@ class AppController:
         self._retries = 0
         self._wake = asyncio.Event()
         self._syncing = False
+        self.status_dirty = True
+        self._status: fleet_pb2.ApplicationStatus | None = None
         self._task = asyncio.create_task(self._run())
+
+    def _touch(self) -> None:
+        """Something this application reports changed: its status is built again at the next report."""
+        self.status_dirty = True
+        self.changed()
+
+    @property
+    def namespaces(self) -> set[str]:
+        return {key[2] for key in self.desired.by_key} if self.desired is not None else set()
 
     # ---- inputs ---------------------------------------------------------------------------------------------
 
@@ -219,7 +231,7 @@ class AppController:
             self._request("automated", None)
         else:
             self._check_all()
-        self.changed()
+        self._touch()
 
     async def sync_request(self, request: fleet_pb2.SyncRequest) -> None:
         """A manual sync or an approval from the hub."""
@@ -254,7 +266,7 @@ class AppController:
             except Exception:  # a bug in one sync must not stop the application's controller
                 log.exception("event=sync_crashed app=%s", self.name)
                 self.operation_phase = "Error"
-                self.changed()
+                self._touch()
 
     async def _sync(self, trigger: str, request: fleet_pb2.SyncRequest | None) -> None:
         desired = self.desired
@@ -267,7 +279,7 @@ class AppController:
         self._heals.clear()
         self._syncing = True
         self.operation_phase = "Running"
-        self.changed()
+        self._touch()
         self._emit(fleet_pb2.SYNC_STARTED, f"sync of {self.name} at {desired.revision} started ({trigger})", details)
         started = time.monotonic()
         spec = SyncSpec(application=self.name, namespace=desired.bundle.namespace, revision=desired.revision,
@@ -303,7 +315,7 @@ class AppController:
         log.info("event=sync_finished app=%s revision=%s result=%s message=%r", self.name, desired.revision,
                  result.phase, result.message)
         self._check_all()
-        self.changed()
+        self._touch()
 
     def _schedule_retry(self, desired: _Desired) -> None:
         if not desired.automated and self._pending is None:
@@ -336,7 +348,7 @@ class AppController:
         desired = self.desired
         if desired is not None and key in desired.by_key:
             self._check(key)
-        self.changed()
+        self._touch()
 
     def full_check(self) -> None:
         """Diff every object afresh (the periodic safety net)."""
@@ -424,7 +436,7 @@ class AppController:
             if self._heals.get(key) is asyncio.current_task():
                 del self._heals[key]
         self._check(key)  # still drifted (a heal that failed, or changed back meanwhile): go again
-        self.changed()
+        self._touch()
 
     async def _heal_now(self, key: Key) -> None:
         desired = self.desired
@@ -475,7 +487,7 @@ class AppController:
                      f"{loop.reverts} times within {loop.window:g}s; no longer reverting it. Add to the "
                      f"application in fleet.yaml: {json.dumps(snippet)}")
         self.conditions.append(condition)
-        self.changed()
+        self._touch()
         log.warning("event=sync_loop app=%s object=%s field=%s manager=%s reverts=%d", self.name, loop.object,
                     loop.field, loop.manager, loop.reverts)
         self._emit(fleet_pb2.SYNC_LOOP, condition,
@@ -497,6 +509,13 @@ class AppController:
             details_json=json.dumps(details, default=str, sort_keys=True)))
 
     def status(self) -> fleet_pb2.ApplicationStatus:
+        """The application's status, built again only when something changed since the last call."""
+        if self._status is None or self.status_dirty:
+            self.status_dirty = False
+            self._status = self._build_status()
+        return self._status
+
+    def _build_status(self) -> fleet_pb2.ApplicationStatus:
         desired = self.desired
         status = fleet_pb2.ApplicationStatus(name=self.name, operation_phase=self.operation_phase)
         if desired is None:

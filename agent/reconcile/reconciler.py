@@ -96,7 +96,11 @@ class Reconciler:
         self._dirty.set()
 
     def _on_pod_change(self, event_type: str, pod: dict) -> None:
-        self._dirty.set()
+        namespace = (pod.get("metadata") or {}).get("namespace") or ""
+        for app in self.apps.values():
+            if namespace in app.namespaces:
+                app.status_dirty = True
+                self._dirty.set()
 
     def status(self) -> fleet_pb2.StatusReport:
         report = fleet_pb2.StatusReport(generation=self.generation, observed_at_ms=int(time.time() * 1000))
@@ -113,6 +117,10 @@ class Reconciler:
             if unsettled:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._dirty.wait(), self.unsettled_refresh)
+                for app in self.apps.values():  # their health may change with time alone
+                    status = app.status()
+                    if (status.sync_status, status.health) != ("Synced", "Healthy"):
+                        app.status_dirty = True
             else:
                 await self._dirty.wait()
             self._dirty.clear()

@@ -135,13 +135,21 @@ class SyncEngine:
     """Runs sync operations (one at a time per application is the caller's rule) against one cluster."""
 
     def __init__(self, access: ClusterAccess, health: HealthReader, *, wave_timeout: float = 300.0,
-                 poll_interval: float = 0.2) -> None:
+                 poll_interval: float = 0.2, live_view: Callable[[dict], dict | None] | None = None) -> None:
         self.access = access
         self.health = health
+        # The caller's watch-fed view of live objects: waiting for a wave reads it instead of GETting every
+        # object on every pass (an object it does not hold is read with a GET).
+        self.live_view = live_view
         self.wave_timeout = wave_timeout
         self.poll_interval = poll_interval
         self._changed = asyncio.Event()
         self._written: list[dict] = []
+        self._written_by_key: dict[tuple[str, str, str, str], dict] = {}
+
+    def _wrote(self, obj: dict) -> None:
+        self._written.append(obj)
+        self._written_by_key[_key(obj)] = obj
 
     def notify(self) -> None:
         """Something in the cluster changed: re-check what a wave waits for now rather than at the next poll."""
@@ -150,6 +158,7 @@ class SyncEngine:
     async def run(self, spec: SyncSpec) -> SyncResult:
         result = SyncResult(spec.application, spec.revision, SUCCEEDED, "", started_at=time.time())
         self._written = result.written
+        self._written_by_key = {}
         desired_keys = {_key(obj) for obj in spec.desired}
         prune = [obj for obj in spec.live if _key(obj) not in desired_keys]
         try:
@@ -243,18 +252,18 @@ class SyncEngine:
         if options.replace:
             outcome.message = await self._replace(body, live, force=options.force)
             return
-        self._written.append(await self.access.apply(body))
+        self._wrote(await self.access.apply(body))
         outcome.message = "configured" if live is not None else "created"
 
     async def _replace(self, obj: dict, live: dict | None, *, force: bool) -> str:
         if live is None:
-            self._written.append(await self.access.create(obj))
+            self._wrote(await self.access.create(obj))
             return "created"
         if force:
             await self._recreate(obj)
             return "deleted and re-created (Force=true)"
         try:
-            self._written.append(await self.access.replace(obj))
+            self._wrote(await self.access.replace(obj))
             return "replaced"
         except ClusterError as exc:
             if exc.status != 422 or "immutable" not in exc.message:
@@ -266,7 +275,7 @@ class SyncEngine:
         ref = _ref(obj)
         await self.access.delete(ref, propagation="Foreground")
         await self._wait_gone(ref)
-        self._written.append(await self.access.create(obj))
+        self._wrote(await self.access.create(obj))
 
     async def _wait_gone(self, ref: ObjectRef) -> None:
         deadline = time.monotonic() + self.wave_timeout
@@ -311,16 +320,19 @@ class SyncEngine:
         deadline = time.monotonic() + self.wave_timeout
         while True:
             pending: list[str] = []
+            still: list[tuple[SyncTask, ResourceResult]] = []
             for task, outcome in waiting:
                 state = await self._progress(task, outcome)
                 if state is None:
                     continue
+                still.append((task, outcome))
                 if state.status == HealthStatus.DEGRADED:
                     outcome.status = SYNC_FAILED
                     outcome.message = state.message or "Degraded"
                     raise _StepFailed(f"{step} failed: {outcome} is {state.status.value}"
                                       + (f": {state.message}" if state.message else ""))
                 pending.append(f"{outcome} ({state.status.value}" + (f": {state.message})" if state.message else ")"))
+            waiting = still  # what is done stays done
             if not pending:
                 return
             if time.monotonic() > deadline:
@@ -336,7 +348,12 @@ class SyncEngine:
 
     async def _progress(self, task: SyncTask, outcome: ResourceResult) -> Health | None:
         """None when the task is done; otherwise its health (Degraded: it failed)."""
-        live = await self.access.get(_ref(task.obj))
+        live = self.live_view(task.obj) if self.live_view is not None else None
+        written = self._written_by_key.get(_key(task.obj))
+        if live is not None and written is not None and _version(live) < _version(written):
+            live = None  # the view has not caught up with our own write yet: read the object itself
+        if live is None:
+            live = await self.access.get(_ref(task.obj))
         if task.action == HOOK and runs_to_completion(task.obj):
             if live is None:
                 return Health(HealthStatus.MISSING, "the hook is gone")
@@ -394,6 +411,12 @@ class SyncEngine:
                     await self.access.delete(_ref(task.obj), propagation="Background")
                 except ClusterError as exc:
                     log.warning("event=hook_delete_failed hook=%s error=%r", outcome, str(exc))
+
+
+def _version(obj: dict) -> int:
+    """An object's resourceVersion as a number (etcd-backed servers issue numbers); 0 when it is not one."""
+    text = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+    return int(text) if text.isdigit() else 0
 
 
 def hook_finished(live: dict) -> bool | None:

@@ -48,7 +48,9 @@ async def test_a_failing_wave_stops_the_sync_with_a_message_and_runs_sync_fail(f
     ])
     await fleet.push(app)
     failed = await fleet.wait_type(fleet_pb2.SYNC_FAILED, "model", timeout=60)
-    assert "Deployment ml/inference is Degraded" in failed.message and "CrashLoopBackOff" in failed.message
+    # the wave fails as soon as the pod is seen crashing: its first restart, or CrashLoopBackOff after a few
+    assert "Sync wave 1 failed: Deployment ml/inference is Degraded" in failed.message
+    assert "CrashLoopBackOff" in failed.message or "restarts: " in failed.message, failed.message
     assert await fleet.get("batch/v1", "Job", "smoke-test") is None, "the PostSync hook never ran"
     assert await fleet.get("batch/v1", "Job", "notify-failure") is not None, "the SyncFail hook ran"
     kinds = [(r["kind"], r["name"], r["status"]) for r in result_of(failed)["resources"]]
