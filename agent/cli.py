@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import signal
 import sys
@@ -48,8 +50,10 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     cluster.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to manage (default: the pod's "
                          "service account in a cluster, else $KUBECONFIG or ~/.kube/config)")
     cluster.add_argument("--context", help="kubeconfig context (default: the current one)")
-    cluster.add_argument("--qps", type=float, default=50.0, help="client-side requests per second (default 50)")
-    cluster.add_argument("--burst", type=int, default=100, help="client-side burst (default 100)")
+    cluster.add_argument("--qps", type=float, default=100.0,
+                         help="client-side requests per second to the API server (default 100)")
+    cluster.add_argument("--burst", type=int, default=300,
+                         help="client-side burst (default 300, as Flux's kustomize-controller)")
     sync = parser.add_argument_group("reconciler")
     sync.add_argument("--wave-timeout", type=float, default=300.0,
                       help="seconds a sync waits for a wave to become healthy (default 300)")
@@ -127,6 +131,18 @@ async def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives every thread that allocates its own malloc arena; the agent runs a thread per watch and per
+    API call, and the arenas' slack was a third of its memory. Two arenas (what MALLOC_ARENA_MAX=2 would set)
+    keep it down at no measurable cost. No-op where glibc's mallopt is not available."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def run_agent(args: argparse.Namespace) -> int:
+    limit_malloc_arenas()
     configure_logging(args.log_level, args.log_format)
     return asyncio.run(_main(args))

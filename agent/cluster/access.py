@@ -40,7 +40,7 @@ CRD_KIND = ResourceKind("apiextensions.k8s.io", "v1", "CustomResourceDefinition"
 
 
 class ClusterAccess:
-    def __init__(self, api_client: k8s.ApiClient, *, qps: float = 50.0, burst: int = 100, threads: int = 8,
+    def __init__(self, api_client: k8s.ApiClient, *, qps: float = 100.0, burst: int = 300, threads: int = 8,
                  timeout: float = 30.0, watch_timeout: float = 300.0, miss_refresh_interval: float = 2.0,
                  close_client: bool = False) -> None:
         """`timeout`: seconds per request; `watch_timeout`: the server-side timeout of each watch request (the
