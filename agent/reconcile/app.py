@@ -129,7 +129,10 @@ def parse_bundle(bundle: fleet_pb2.ApplicationBundle, revision: str) -> _Desired
     except ValueError as exc:
         problems.append(f"application {bundle.name}: {exc}")
         retry = RetryPolicy()
-    return _Desired(bundle=bundle, revision=bundle.revision or revision, objects=objects,
+    kept = fleet_pb2.ApplicationBundle()
+    kept.CopyFrom(bundle)
+    kept.ClearField("manifests_json")  # parsed into `objects`; the text would be a second copy of every manifest
+    return _Desired(bundle=kept, revision=bundle.revision or revision, objects=objects,
                     by_key={object_key(o): o for o in objects}, rules=rules, automated=automated,
                     self_heal=automated and policy.automated.self_heal, prune=automated and policy.automated.prune,
                     allow_empty=policy.automated.allow_empty, respect_ignore=respect_ignore, retry=retry,
@@ -297,6 +300,7 @@ class AppController:
         self.operation_phase = result.phase
         for obj in result.written:
             self.inventory.remember(obj)
+        result.written = []  # the live view has them; the kept result must not hold thousands of objects
         for resource in result.resources:
             if resource.action == HOOK and resource.hook_phase:
                 self._emit(fleet_pb2.HOOK_RESULT, f"{resource.phase} hook {resource}: {resource.hook_phase}",

@@ -9,13 +9,14 @@
   `Force=true` or when the API server refuses an immutable field, deletes and re-creates;
   `ApplyOutOfSyncOnly=true` skips objects whose declared fields already match; `RespectIgnoreDifferences=true`
   applies the object without its ignored fields (`agent.diff.without_ignored`), so an HPA keeps its replicas;
-- when the plan has more than one step, it waits before the next step until every object of this one is
-  healthy (a Job or Pod hook: until it completed), with a timeout; the message names what it waits for
-  ("waiting for Deployment ml/web (Progressing: 1/3 replicas available)"). A Degraded object, a failed hook
-  or an apply error fails the step and stops the sync;
+- before the next step (and before the sync ends) it waits, with a timeout, until every hook of this step
+  finished (a Job or Pod: completed) and every object it pruned is gone (finalizers, a foreground delete), and,
+  when the plan has more than one step, until every object it applied is healthy; the message names what it
+  waits for ("waiting for Deployment ml/web (Progressing: 1/3 replicas available)"). A Degraded object, a
+  failed hook or an apply error fails the step and stops the sync;
 - prunes only happen when `spec.prune` allows them (automated prune, or a SyncRequest with prune), never to
   nothing unless `allow_empty`; objects come from `spec.live`, which the caller fills with objects whose
-  tracking id names this application only;
+  tracking id names this application only; an object with `Prune=false` is kept and reported PruneSkipped;
 - on failure the SyncFail hooks run; afterwards hooks are deleted by their HookSucceeded/HookFailed policies.
 
 Every resource gets a `ResourceResult` (Argo CD's result codes: Synced, SyncFailed, Pruned, PruneSkipped)
@@ -179,8 +180,7 @@ class SyncEngine:
         try:
             for step in plan.steps:
                 await self._run_step(step, spec, live, refuse_prune, result, ran_hooks)
-                if plan.multi_step:
-                    await self._wait_step(step, result)
+                await self._wait_step(step, result, health=plan.multi_step)
         except _StepFailed as exc:
             await self._run_sync_fail(plan, result, ran_hooks)
             await self._delete_finished_hooks(ran_hooks)
@@ -194,6 +194,7 @@ class SyncEngine:
 
     def _finish(self, result: SyncResult, phase: str, message: str) -> SyncResult:
         result.phase, result.message, result.finished_at = phase, message, time.time()
+        self._written, self._written_by_key = [], {}  # the caller takes them from the result
         return result
 
     # ---- one step ------------------------------------------------------------------------------------------
@@ -313,10 +314,13 @@ class SyncEngine:
 
     # ---- waiting for a step -----------------------------------------------------------------------------
 
-    async def _wait_step(self, step: SyncStep, result: SyncResult) -> None:
-        """Until every object this step applied is healthy and every hook it started finished."""
+    async def _wait_step(self, step: SyncStep, result: SyncResult, *, health: bool) -> None:
+        """Until every hook this step started finished and every object it pruned is gone, and, with `health`
+        (a multi-step plan), every object it applied is healthy: gitops-engine waits for running hooks and pending
+        deletions whatever the plan, for health only in a multi-step sync."""
         waiting = [(task, outcome) for task, outcome in zip(step.tasks, self._outcomes(step, result), strict=True)
-                   if task.action in (APPLY, HOOK) and outcome.status == SYNCED]
+                   if (task.action == HOOK and outcome.status == SYNCED) or (task.action == PRUNE and outcome.status
+                   == PRUNED) or (health and task.action == APPLY and outcome.status == SYNCED)]
         deadline = time.monotonic() + self.wave_timeout
         while True:
             pending: list[str] = []
@@ -348,6 +352,8 @@ class SyncEngine:
 
     async def _progress(self, task: SyncTask, outcome: ResourceResult) -> Health | None:
         """None when the task is done; otherwise its health (Degraded: it failed)."""
+        if task.action == PRUNE:
+            return await self._deletion(task)
         live = self.live_view(task.obj) if self.live_view is not None else None
         written = self._written_by_key.get(_key(task.obj))
         if live is not None and written is not None and _version(live) < _version(written):
@@ -369,6 +375,18 @@ class SyncEngine:
         if health is None or health.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
             return None
         return health
+
+    async def _deletion(self, task: SyncTask) -> Health | None:
+        """None once a pruned object is gone (or another object of that name replaced it); Progressing while its
+        deletion is pending (finalizers, a foreground delete waiting for its dependents). Read from the API server:
+        a watch-fed view may still hold an object that is gone."""
+        live = await self.access.get(_ref(task.obj))
+        pruned_uid = (task.obj.get("metadata") or {}).get("uid")
+        if live is None or (pruned_uid and live["metadata"].get("uid") != pruned_uid):
+            return None
+        finalizers = live["metadata"].get("finalizers") or []
+        return Health(HealthStatus.PROGRESSING, "deletion pending" + (f" (finalizers: {', '.join(finalizers)})"
+                                                                        if finalizers else ""))
 
     async def _pause(self) -> None:
         self._changed.clear()
