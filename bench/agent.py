@@ -596,7 +596,7 @@ def format_report(f: dict, args: argparse.Namespace) -> str:
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, load average "
              f"{f['load_before']} before, {f['load_after']} after. kubesim (`fleetline sim`, {args.nodes} nodes, "
              f"speed {args.speed:g}), the agent (`fleetline agent`, "
-             f"{('flags ' + args.agent_args) if args.agent_args else 'default flags: QPS 50, burst 100'}) and the "
+             f"{('flags ' + args.agent_args) if args.agent_args else 'default flags'}) and the "
              f"hub (in the bench process, insecure loopback, fsync on) as three processes. Objects per 10: 3 "
              f"ConfigMaps, 2 Secrets, 2 Services, 2 Deployments (1 replica), 1 ServiceAccount; one wave, "
              f"automated, prune, selfHeal, CreateNamespace=true.", "",

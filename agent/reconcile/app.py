@@ -393,6 +393,8 @@ class AppController:
             # Drift is a change from what was synced: before the current desired state was synced (a sync to come,
             # or a manual application waiting for its request) the status says OutOfSync and there is no baseline.
             return
+        if _hook_or_none(desired.by_key[key]):
+            return  # hooks run in syncs (and may be deleted by their policy): never drift, never healed
         result = self.diff(key)
         record = self._drift.get(key)
         if result.in_sync:

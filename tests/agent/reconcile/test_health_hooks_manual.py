@@ -113,3 +113,28 @@ async def test_a_sync_request_for_another_revision_is_refused(fleet) -> None:
     failed = await fleet.wait_type(fleet_pb2.SYNC_FAILED, "gated", timeout=30)
     assert "rev6" in failed.message and "rev7" in failed.message
     assert await fleet.get("v1", "ConfigMap", "model") is None
+
+
+async def test_a_hook_deleted_by_its_policy_is_not_drift_and_not_re_created(fleet) -> None:
+    smoke = job("smoke-test", hook="PostSync", annotations={"fleetline.io/hook-delete-policy": "HookSucceeded"})
+    await fleet.push(bundle("web", [configmap("settings"), smoke]))
+    done = await fleet.wait_type(fleet_pb2.SYNC_SUCCEEDED, "web", timeout=30)
+    assert json.loads(done.details_json)["result"]["phase"] == "Succeeded"
+    await fleet.eventually(lambda: _gone(fleet, "smoke-test"), message="the hook deleted after it succeeded")
+    # a drift elsewhere is healed; the deleted hook is neither drift nor re-created
+    mark = len(fleet.events)
+    await fleet.access.patch(_ref("ConfigMap", "settings"), {"data": {"k": "x"}},
+                             content_type="application/merge-patch+json", field_manager="kubectl-patch")
+    await fleet.wait_type(fleet_pb2.DRIFT_HEALED, "web", timeout=10, after=mark)
+    assert [json.loads(e.details_json)["object"] for e in fleet.of(fleet_pb2.DRIFT_DETECTED, "web")] == [
+        "ConfigMap ml/settings"]
+    assert await fleet.get("batch/v1", "Job", "smoke-test") is None
+
+
+async def _gone(fleet, name: str) -> bool:
+    return await fleet.get("batch/v1", "Job", name) is None
+
+
+def _ref(kind: str, name: str, api_version: str = "v1", ns: str = "ml"):
+    from agent.cluster import ObjectRef
+    return ObjectRef(api_version, kind, ns, name)
