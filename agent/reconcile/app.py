@@ -227,14 +227,19 @@ class AppController:
             self._retries = 0
         for problem in desired.problems:
             log.error("event=bundle_problem app=%s problem=%r", self.name, problem)
-        kinds = {(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in desired.objects}
-        for problem in await self.inventory.track(kinds):
-            log.warning("event=watch_failed app=%s problem=%r", self.name, problem)
+        await self._track(desired)
         if desired.automated and self.marks.get(self.name) != desired.mark:
             self._request("automated", None)
         else:
             self._check_all()
         self._touch()
+
+    async def _track(self, desired: _Desired) -> None:
+        """Watch every kind of the desired state (a kind whose CRD is not installed yet is tried again after
+        the next sync, which may install it)."""
+        kinds = {(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in desired.objects}
+        for problem in await self.inventory.track(kinds):
+            log.warning("event=watch_failed app=%s problem=%r", self.name, problem)
 
     async def sync_request(self, request: fleet_pb2.SyncRequest) -> None:
         """A manual sync or an approval from the hub."""
@@ -306,6 +311,7 @@ class AppController:
                 self._emit(fleet_pb2.HOOK_RESULT, f"{resource.phase} hook {resource}: {resource.hook_phase}",
                            {**details, "hook": resource.to_dict()}, resource=resource)
         outcome = {**details, "result": result.to_dict()}
+        await self._track(desired)  # kinds whose CRD this sync installed
         if result.succeeded:
             self._retries = 0
             if desired is self.desired:

@@ -49,6 +49,7 @@ class Reconciler:
         self.resync_interval = resync_interval
         self.unsettled_refresh = unsettled_refresh
         self._health: dict[str, str] = {}  # application -> last reported health
+        self._applied_generation = 0  # the last generation DESIRED_STATE_APPLIED was sent for
         self.apps: dict[str, AppController] = {}
         self.generation = 0
         self.pods = PodCache(access, on_change=self._on_pod_change)
@@ -128,11 +129,23 @@ class Reconciler:
                 report = self.status()
                 self.report_status(report)
                 self._health_events(report)
+                self._applied_event()
                 unsettled = any((a.sync_status, a.health) != ("Synced", "Healthy") for a in report.applications)
             except Exception:  # a status bug must not stop reporting for good
                 log.exception("event=status_failed")
             self.metrics.watch_restarts.set(self.pods.restarts + sum(a.inventory.restarts for a in self.apps.values()))
             await asyncio.sleep(self.status_interval)  # at most one report per interval (latest wins)
+
+    def _applied_event(self) -> None:
+        """DESIRED_STATE_APPLIED once per generation, when every application of it has synced it."""
+        if self.generation <= self._applied_generation or not self.apps:
+            return
+        if all(app.is_synced() and app.generation == self.generation for app in self.apps.values()):
+            self._applied_generation = self.generation
+            self._emit(fleet_pb2.Event(
+                type=fleet_pb2.DESIRED_STATE_APPLIED, generation=self.generation,
+                message=f"generation {self.generation}: all {len(self.apps)} application(s) synced",
+                details_json=json.dumps({"applications": sorted(self.apps)})))
 
     def _health_events(self, report: fleet_pb2.StatusReport) -> None:
         """HEALTH_CHANGED when an application's health differs from the last report's (status-class events)."""

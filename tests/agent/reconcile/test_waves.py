@@ -34,6 +34,8 @@ async def test_three_waves_apply_in_order_and_wait_for_health(fleet) -> None:
     assert len(started) == 1
     [hook_result] = fleet.of(fleet_pb2.HOOK_RESULT, "model")
     assert json.loads(hook_result.details_json)["hook"]["hook_phase"] == "Succeeded"
+    applied = await fleet.wait_type(fleet_pb2.DESIRED_STATE_APPLIED, "", timeout=10)
+    assert applied.generation == 1 and json.loads(applied.details_json)["applications"] == ["model"]
     # the hub hears the application Synced and Healthy
     await fleet.eventually(lambda: (s := fleet.app_status("model")) is not None
                            and (s.sync_status, s.health) == ("Synced", "Healthy"), message="Synced and Healthy")
@@ -55,3 +57,34 @@ async def test_a_failing_wave_stops_the_sync_with_a_message_and_runs_sync_fail(f
     assert await fleet.get("batch/v1", "Job", "notify-failure") is not None, "the SyncFail hook ran"
     kinds = [(r["kind"], r["name"], r["status"]) for r in result_of(failed)["resources"]]
     assert ("Deployment", "inference", "SyncFailed") in kinds
+
+
+def crd() -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "servicemonitors.monitoring.example.com", "annotations": {WAVE: "0"}},
+            "spec": {"group": "monitoring.example.com", "scope": "Namespaced",
+                     "names": {"plural": "servicemonitors", "singular": "servicemonitor", "kind": "ServiceMonitor"},
+                     "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def monitor(interval: str = "30s") -> dict:
+    return {"apiVersion": "monitoring.example.com/v1", "kind": "ServiceMonitor",
+            "metadata": {"name": "inference", "namespace": "ml", "annotations": {WAVE: "1"}},
+            "spec": {"endpoints": [{"port": "http", "interval": interval}]}}
+
+
+async def test_a_crd_and_its_custom_resource_in_one_application_sync_and_are_watched(fleet) -> None:
+    await fleet.push(bundle("monitoring", [crd(), monitor()]))
+    done = await fleet.wait_type(fleet_pb2.SYNC_SUCCEEDED, "monitoring", timeout=30)
+    kinds = [r["kind"] for r in result_of(done)["resources"] if r["action"] == "apply"]
+    assert kinds == ["CustomResourceDefinition", "ServiceMonitor"]
+    # the custom resource's kind is watched now: a change to it is drift, healed
+    mark = len(fleet.events)
+    from agent.cluster import ObjectRef
+    await fleet.access.patch(ObjectRef("monitoring.example.com/v1", "ServiceMonitor", "ml", "inference"),
+                             {"spec": {"endpoints": [{"port": "http", "interval": "5s"}]}},
+                             content_type="application/merge-patch+json", field_manager="kubectl-edit")
+    drift = await fleet.wait_type(fleet_pb2.DRIFT_DETECTED, "monitoring", timeout=10, after=mark)
+    assert "ServiceMonitor ml/inference" in drift.message
+    await fleet.wait_type(fleet_pb2.DRIFT_HEALED, "monitoring", timeout=10, after=mark)
