@@ -63,6 +63,17 @@ class Settings:
     heal_backoff_factor: float = 3.0
     heal_backoff_cap: float = 300.0
 
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be above 0 (got {value})" for name, value in (
+            ("--wave-timeout", self.wave_timeout), ("--sync-loop-window", self.loop_window),
+            ("--self-heal-backoff CAP", self.heal_backoff_cap)) if value <= 0]
+        if self.loop_threshold < 1:
+            problems.append(f"--sync-loop-threshold must be 1 or more (got {self.loop_threshold})")
+        if self.gpu_grace_seconds < 0 or self.heal_backoff_base < 0 or self.heal_backoff_factor < 1:
+            problems.append("--gpu-grace and the self-heal backoff BASE must not be negative, FACTOR at least 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
     def heal_delay(self, attempt: int) -> float:
         return self_heal_delay(attempt, self.heal_backoff_base, self.heal_backoff_factor, self.heal_backoff_cap)
 

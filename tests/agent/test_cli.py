@@ -172,3 +172,15 @@ async def test_agent_command_refuses_insecure_to_a_remote_hub(tmp_path: Path, si
         _out, err = await process.communicate()
     assert process.returncode == 2
     assert "loopback" in err.decode()
+
+
+async def test_bad_reconciler_tunables_are_refused_at_start_naming_the_flag(tmp_path: Path, sim) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUN_AGENT, "agent", "--hub", "127.0.0.1:1", "--cluster", "eu-1", "--insecure",
+        "--cache-dir", str(tmp_path), "--kubeconfig", str(sim.kubeconfig_path), "--sync-loop-threshold", "0",
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(10):
+        _out, err = await process.communicate()
+    assert process.returncode == 2
+    assert "--sync-loop-threshold must be 1 or more (got 0)" in err.decode()
