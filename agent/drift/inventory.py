@@ -176,6 +176,7 @@ class PodCache:
 
     def _index(self, event_type: str, pod: dict) -> None:
         key = object_key(pod)
+        (pod.get("metadata") or {}).pop("managedFields", None)  # health never reads it; it is half a pod's size
         if event_type == "DELETED":
             self._pods.pop(key, None)
             self._by_namespace.get(key[2], {}).pop(key, None)
