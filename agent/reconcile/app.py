@@ -208,6 +208,7 @@ class AppController:
         self._wake = asyncio.Event()
         self._syncing = False
         self.status_dirty = True
+        self.synced_generation = 0  # the generation this process last synced successfully
         self._status: fleet_pb2.ApplicationStatus | None = None
         self._task = asyncio.create_task(self._run())
 
@@ -325,6 +326,7 @@ class AppController:
         await self._track(desired)  # kinds whose CRD this sync installed
         if result.succeeded:
             self._retries = 0
+            self.synced_generation = self.generation
             if desired is self.desired:
                 self.marks.set(self.name, desired.mark)
             self._emit(fleet_pb2.SYNC_SUCCEEDED, result.message, outcome)

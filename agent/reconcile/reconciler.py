@@ -137,10 +137,13 @@ class Reconciler:
             await asyncio.sleep(self.status_interval)  # at most one report per interval (latest wins)
 
     def _applied_event(self) -> None:
-        """DESIRED_STATE_APPLIED once per generation, when every application of it has synced it."""
+        """DESIRED_STATE_APPLIED once per generation, when every application of it has synced it and this
+        process synced at least one of them (a restarted agent that finds everything in place sends none)."""
         if self.generation <= self._applied_generation or not self.apps:
             return
-        if all(app.is_synced() and app.generation == self.generation for app in self.apps.values()):
+        apps = self.apps.values()
+        if all(app.is_synced() and app.generation == self.generation for app in apps) and any(
+                app.synced_generation == self.generation for app in apps):
             self._applied_generation = self.generation
             self._emit(fleet_pb2.Event(
                 type=fleet_pb2.DESIRED_STATE_APPLIED, generation=self.generation,

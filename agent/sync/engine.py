@@ -219,7 +219,8 @@ class SyncEngine:
                     await self._apply(task, spec, live.get(_key(task.obj)), outcome)
             except (ClusterError, InvalidObject, UnknownKind) as exc:
                 outcome.status, outcome.message = SYNC_FAILED, str(exc)
-                failures.append(f"{outcome}: {exc}")
+                text = str(exc)  # a ClusterError already starts with the object's name
+                failures.append(text if text.startswith(f"{outcome}: ") else f"{outcome}: {text}")
                 log.warning("event=sync_task_failed app=%s task=%s action=%s error=%r", spec.application,
                             outcome, task.action, str(exc))
         if failures:

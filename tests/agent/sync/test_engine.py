@@ -75,6 +75,17 @@ def managers(obj: dict) -> set[str]:
     return {m["manager"] for m in obj["metadata"].get("managedFields") or []}
 
 
+async def hold_deletion(access: ClusterAccess, obj: dict) -> None:
+    """Someone's finalizer: a delete of `obj` stays pending (deletionTimestamp set) until it is removed."""
+    await access.patch(ref(obj), {"metadata": {"finalizers": ["example.com/hold"]}},
+                       content_type="application/merge-patch+json", field_manager="someone")
+
+
+async def replica_sets(access: ClusterAccess, app: str) -> list[dict]:
+    items, _ = await access.list("apps/v1", "ReplicaSet", namespace=NS, label_selector=f"app={app}")
+    return items
+
+
 # ---- ApplyOutOfSyncOnly ------------------------------------------------------------------------------------
 
 
@@ -171,38 +182,58 @@ async def test_higher_waves_are_pruned_first(access, ns, engine) -> None:
     assert [await access.get(ref(cm(n))) for n in ("w0", "w1", "w2")] == [None, None, None]
 
 
-async def replica_sets(access: ClusterAccess, app: str) -> list[dict]:
-    items, _ = await access.list("apps/v1", "ReplicaSet", namespace=NS, label_selector=f"app={app}")
-    return items
+async def test_a_sync_does_not_finish_while_a_prune_is_pending(access, ns) -> None:
+    # Argo CD waits for pruned objects to be gone ("waiting for deletion of ..."), even in a single-step sync
+    engine = SyncEngine(access, LiveHealth(None), wave_timeout=1.0, poll_interval=0.02)
+    first = [cm("keep"), cm("old")]
+    assert (await engine.run(spec(first))).succeeded
+    await hold_deletion(access, cm("old"))
+    result = await engine.run(spec([cm("keep")], await live_of(access, first)))
+    assert result.phase == FAILED, "the sync must not report success while a pruned object still exists"
+    assert "timed out after 1s waiting for ConfigMap ml/old (" in result.message, result.message
+    assert "deletion" in result.message
+    assert (await access.get(ref(cm("old"))))["metadata"].get("deletionTimestamp")
+
+
+async def test_a_prune_whose_deletion_never_finishes_holds_the_lower_waves(access, ns) -> None:
+    engine = SyncEngine(access, LiveHealth(None), wave_timeout=1.0, poll_interval=0.02)
+    first = [cm("keep"), in_wave(cm("w0"), 0), in_wave(cm("w1"), 1)]
+    assert (await engine.run(spec(first))).succeeded
+    await hold_deletion(access, cm("w1"))  # w1 is pruned first (the higher wave); its deletion stays pending
+    result = await engine.run(spec([cm("keep")], await live_of(access, first)))
+    assert result.phase == FAILED
+    assert "waiting for ConfigMap ml/w1 (" in result.message and "delet" in result.message, result.message
+    assert "w0" not in [r.name for r in result.resources], "a lower wave must wait until the higher one is gone"
+    assert await access.get(ref(cm("w0"))) is not None
 
 
 @pytest.mark.parametrize("policy", ["orphan", "background", "foreground"])
-async def test_prune_propagation_policy_reaches_the_delete(access, ns, engine, policy) -> None:
+async def test_prune_propagation_policy_reaches_the_delete(access, ns, policy) -> None:
+    engine = SyncEngine(access, LiveHealth(None), wave_timeout=1.0, poll_interval=0.02)
     first = [cm("keep"), deployment("web")]
     assert (await engine.run(spec(first))).succeeded
-    owned = await eventually(lambda: replica_sets(access, "web"), message="the Deployment's ReplicaSet")
+    owned = (await eventually(lambda: replica_sets(access, "web"), message="the Deployment's ReplicaSet"))[0]
+    await hold_deletion(access, owned)  # once deleted, the ReplicaSet stays (deletion pending) until released
     live = await live_of(access, first)
     result = await engine.run(spec([cm("keep")], live, options=[f"PrunePropagationPolicy={policy}"]))
-    assert result.phase == SUCCEEDED, result.message
     assert outcome(result, "web").status == PRUNED
-    await eventually(lambda: _gone(access, deployment("web")), message="the Deployment deleted")
-    rs_ref = ObjectRef("apps/v1", "ReplicaSet", NS, owned[0]["metadata"]["name"])
+    rs_ref = ref(owned)
+    if policy == "foreground":
+        # the Deployment is deleted only after its dependents, and the ReplicaSet is held: the prune stays pending
+        assert result.phase == FAILED
+        assert "waiting for Deployment ml/web (" in result.message and "foregroundDeletion" in result.message
+        assert (await access.get(rs_ref))["metadata"].get("deletionTimestamp")
+        return
+    assert result.phase == SUCCEEDED, result.message
+    assert await access.get(ref(deployment("web"))) is None
     if policy == "orphan":
-        # the garbage collector releases the dependent: no owner left, the ReplicaSet stays
-        async def released() -> bool:
-            rs = await access.get(rs_ref)
-            assert rs is not None, "an orphaned ReplicaSet must not be deleted"
-            return not rs["metadata"].get("ownerReferences")
-        await eventually(released, message="the ReplicaSet orphaned")
-        assert await access.get(rs_ref) is not None
-    else:
-        await eventually(lambda: _gone(access, {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                                "metadata": {"name": rs_ref.name, "namespace": NS}}),
-                         message=f"the ReplicaSet deleted ({policy})")
-
-
-async def _gone(access: ClusterAccess, obj: dict) -> bool:
-    return await access.get(ref(obj)) is None
+        # the garbage collector released the dependent before the Deployment went: no owner, not deleted
+        rs = await access.get(rs_ref)
+        assert not rs["metadata"].get("ownerReferences") and not rs["metadata"].get("deletionTimestamp")
+    else:  # background: the Deployment goes at once, the garbage collector deletes the ReplicaSet afterwards
+        async def deleting() -> bool:
+            return bool((await access.get(rs_ref))["metadata"].get("deletionTimestamp"))
+        await eventually(deleting, message="the garbage collector deleting the ReplicaSet")
 
 
 # ---- CreateNamespace ---------------------------------------------------------------------------------------
@@ -223,6 +254,7 @@ async def test_without_create_namespace_a_missing_namespace_fails_the_sync(acces
     result = await engine.run(spec([cm("x", ns="fresh")], namespace="fresh"))
     assert result.phase == FAILED
     assert "ConfigMap fresh/x" in result.message and 'namespaces "fresh" not found' in result.message
+    assert result.message.count("ConfigMap fresh/x") == 1, f"the object is named once: {result.message}"
     assert outcome(result, "x").status == SYNC_FAILED
     assert await access.get(ObjectRef("v1", "Namespace", "", "fresh")) is None
 
@@ -306,6 +338,22 @@ async def test_a_failed_hook_without_hook_failed_policy_is_kept(access, ns, engi
     result = await engine.run(spec([cm("app"), hook]))
     assert result.phase == FAILED
     assert await access.get(ref(hook)) is not None, "HookSucceeded must not delete a failed hook"
+
+
+async def test_a_hook_is_waited_for_even_when_the_sync_has_a_single_step(access, ns, engine) -> None:
+    # a Sync hook in wave 0 beside the other objects: one step, so no health wait, but hooks are always awaited
+    hook = hook_job("sync-hook", "Sync", delete_policy="HookSucceeded")
+    result = await engine.run(spec([cm("app"), hook]))
+    assert result.phase == SUCCEEDED, result.message
+    assert outcome(result, "sync-hook").hook_phase == "Succeeded"
+    assert await access.get(ref(hook)) is None, "HookSucceeded deletes it once it succeeded"
+
+
+async def test_a_failing_hook_fails_a_single_step_sync(access, ns, engine) -> None:
+    result = await engine.run(spec([cm("app"), hook_job("sync-hook", "Sync", fail=True)]))
+    assert result.phase == FAILED
+    assert "Job ml/sync-hook" in result.message
+    assert outcome(result, "sync-hook").hook_phase == "Failed"
 
 
 async def test_before_hook_creation_keeps_the_hook_until_the_next_sync(access, ns, engine) -> None:
