@@ -145,7 +145,9 @@ def parse_bundle(bundle: fleet_pb2.ApplicationBundle, revision: str) -> _Desired
     kept.ClearField("manifests_json")  # parsed into `objects`; the text would be a second copy of every manifest
     return _Desired(bundle=kept, revision=bundle.revision or revision, objects=objects,
                     by_key={object_key(o): o for o in objects}, rules=rules, automated=automated,
-                    self_heal=automated and policy.automated.self_heal, prune=automated and policy.automated.prune,
+                    # a manual gate holds back new revisions only: self-heal keeps enforcing what was synced
+                    self_heal=policy.HasField("automated") and policy.automated.self_heal,
+                    prune=policy.HasField("automated") and policy.automated.prune,
                     allow_empty=policy.automated.allow_empty, respect_ignore=respect_ignore, retry=retry,
                     problems=problems)
 
@@ -193,6 +195,8 @@ class AppController:
                                  live_view=lambda obj: self.inventory.get(object_key(obj)))
         self.loops = SyncLoopDetector(settings.loop_threshold, settings.loop_window)
         self.desired: _Desired | None = None
+        saved = marks.load_bundle(name)  # what was synced last (enforced while a newer revision waits)
+        self.synced: _Desired | None = parse_bundle(saved, saved.revision) if saved is not None else None
         self.generation = 0
         self.loop_rules: list[IgnoreRule] = []
         self.conditions: list[str] = []
@@ -329,6 +333,8 @@ class AppController:
             self.synced_generation = self.generation
             if desired is self.desired:
                 self.marks.set(self.name, desired.mark)
+                self.synced = desired
+                self.marks.save_bundle(self.name, _full_bundle(desired))
             self._emit(fleet_pb2.SYNC_SUCCEEDED, result.message, outcome)
             self._drift.clear()
             self._diffs.clear()
@@ -368,8 +374,8 @@ class AppController:
     def _on_live_change(self, event_type: str, obj: dict) -> None:
         self.engine.notify()
         key = object_key(obj)
-        desired = self.desired
-        if desired is not None and key in desired.by_key:
+        baseline = self._baseline()
+        if baseline is not None and key in baseline.by_key:
             self._check(key)
         self._touch()
 
@@ -379,42 +385,59 @@ class AppController:
         self._check_all()
 
     def _check_all(self) -> None:
-        if self.desired is not None:
-            for key in self.desired.by_key:
+        baseline = self._baseline()
+        if baseline is not None:
+            for key in baseline.by_key:
                 self._check(key)
 
-    def _rules_for(self, obj: dict) -> list[IgnoreRule]:
-        desired = self.desired
+    def _baseline(self) -> _Desired | None:
+        """What drift is judged against: the current desired state once it was synced, else the state synced
+        last (a manual application whose newer revision waits for approval keeps being enforced at the
+        revision approved last), else nothing."""
+        mark = self.marks.get(self.name)
+        if self.desired is not None and mark == self.desired.mark:
+            return self.desired
+        if self.desired is not None and self.desired.automated:
+            return None  # its sync is under way or being retried: never pull it back to an older revision
+        if self.synced is not None and mark == self.synced.mark:
+            return self.synced
+        return None
+
+    def _rules_for(self, obj: dict, against: _Desired | None = None) -> list[IgnoreRule]:
+        desired = against or self.desired
         rules = desired.rules if desired is not None else []
         return [r for r in [*rules, *self.loop_rules] if r.matches(obj)]
 
-    def diff(self, key: Key) -> ObjectDiff:
-        """The declared-field diff of one desired object against its live copy (cached per resourceVersion)."""
-        assert self.desired is not None
-        desired_obj = self.desired.by_key[key]
+    def diff(self, key: Key, against: _Desired | None = None) -> ObjectDiff:
+        """The declared-field diff of one object of `against` (default: the current desired state) against its
+        live copy (cached per resourceVersion)."""
+        against = against or self.desired
+        assert against is not None
+        desired_obj = against.by_key[key]
         live = self.inventory.get(key)
         version = ((live or {}).get("metadata") or {}).get("resourceVersion", "") if live is not None else "-"
-        cached = self._diffs.get(key)
+        cache_key = (against.mark, key)
+        cached = self._diffs.get(cache_key)
         if cached is not None and cached[0] == version:
             return cached[1]
         try:
-            result = diff_object(desired_obj, live, rules=self._rules_for(desired_obj))
+            result = diff_object(desired_obj, live, rules=self._rules_for(desired_obj, against))
         except ValueError as exc:
             log.warning("event=diff_failed app=%s object=%s error=%r", self.name, describe(key), str(exc))
             result = ObjectDiff(fields=[], ignored=[])
-        self._diffs[key] = (version, result)
+        self._diffs[cache_key] = (version, result)
         return result
 
     def _check(self, key: Key) -> None:
         """Diff one object now; report drift that is new or changed, report a heal, start a self-heal."""
-        desired = self.desired
-        if desired is None or self._syncing or self.marks.get(self.name) != desired.mark:
-            # Drift is a change from what was synced: before the current desired state was synced (a sync to come,
-            # or a manual application waiting for its request) the status says OutOfSync and there is no baseline.
+        desired = self._baseline()
+        if desired is None or self._syncing or key not in desired.by_key:
+            # Drift is a change from what was synced: with nothing synced yet (a first sync to come, or a manual
+            # application never approved) the status says OutOfSync and there is no baseline.
             return
         if _hook_or_none(desired.by_key[key]):
             return  # hooks run in syncs (and may be deleted by their policy): never drift, never healed
-        result = self.diff(key)
+        result = self.diff(key, desired)
         record = self._drift.get(key)
         if result.in_sync:
             if record is not None:
@@ -464,10 +487,10 @@ class AppController:
         self._touch()
 
     async def _heal_now(self, key: Key) -> None:
-        desired = self.desired
+        desired = self._baseline()
         if desired is None or key not in desired.by_key or self._syncing:
             return
-        result = self.diff(key)
+        result = self.diff(key, desired)
         if result.in_sync:
             return
         obj = desired.by_key[key]
@@ -478,10 +501,10 @@ class AppController:
                 if loop is not None:
                     self._give_up(key, obj, f, loop)
         if self.loop_rules:
-            self._diffs.pop(key, None)
-            if self.diff(key).in_sync:
+            self._diffs.pop((desired.mark, key), None)
+            if self.diff(key, desired).in_sync:
                 return
-        rules = self._rules_for(obj)
+        rules = self._rules_for(obj, desired)
         body = obj
         if live is not None and (self.loop_rules or desired.respect_ignore) and rules:
             keep = rules if desired.respect_ignore else [r for r in rules if r in self.loop_rules]
@@ -505,7 +528,7 @@ class AppController:
                         f.path, str(exc))
             return
         self.loop_rules.append(rule)
-        self._diffs.pop(key, None)
+        self._diffs.clear()
         self.metrics.sync_loops.inc()
         snippet = {"ignoreDifferences": [suggestion]}
         condition = (f"SyncLoop: {loop.object} field {loop.field} was changed back by {loop.manager} "
@@ -616,6 +639,15 @@ class AppController:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.inventory.close()
+
+
+def _full_bundle(desired: _Desired) -> fleet_pb2.ApplicationBundle:
+    """The bundle with its manifests again (the kept one dropped their text), for saving."""
+    full = fleet_pb2.ApplicationBundle()
+    full.CopyFrom(desired.bundle)
+    full.revision = desired.revision
+    full.manifests_json.extend(json.dumps(obj, sort_keys=True) for obj in desired.objects)
+    return full
 
 
 def _hook_or_none(obj: dict) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -138,3 +139,26 @@ async def _gone(fleet, name: str) -> bool:
 def _ref(kind: str, name: str, api_version: str = "v1", ns: str = "ml"):
     from agent.cluster import ObjectRef
     return ObjectRef(api_version, kind, ns, name)
+
+
+async def test_behind_a_manual_gate_self_heal_keeps_enforcing_the_revision_synced_last(fleet, kubectl) -> None:
+    await fleet.push(bundle("gated", [configmap("model", {"version": "v1"})], manual=True), revision="rev1")
+    await fleet.eventually(lambda: status(fleet, "gated") is not None, message="status")
+    await fleet.hub.hub.request_sync(CLUSTER, "gated", "rev1", "alice")
+    await fleet.wait_type(fleet_pb2.SYNC_SUCCEEDED, "gated", timeout=30)
+    # a newer revision waits for approval: OutOfSync, nothing applied
+    await fleet.push(bundle("gated", [configmap("model", {"version": "v2"})], manual=True), revision="rev2")
+    await fleet.eventually(lambda: (s := status(fleet, "gated")) is not None and s.revision == "rev2"
+                           and s.sync_status == "OutOfSync", message="rev2 waiting")
+    # someone edits the live object: healed back to what was approved (rev1), not to rev2
+    mark = len(fleet.events)
+    await asyncio.to_thread(kubectl, "-n", "ml", "patch", "configmap/model", "--type=merge", "-p",
+                            '{"data": {"version": "hand-edited"}}')
+    drift = await fleet.wait_type(fleet_pb2.DRIFT_DETECTED, "gated", timeout=10, after=mark)
+    assert json.loads(drift.details_json)["fields"][0]["desired"] == "v1"
+    await fleet.wait_type(fleet_pb2.DRIFT_HEALED, "gated", timeout=10, after=mark)
+    assert (await fleet.get("v1", "ConfigMap", "model"))["data"] == {"version": "v1"}
+    # the approval of rev2 moves it on
+    await fleet.hub.hub.request_sync(CLUSTER, "gated", "rev2", "bob")
+    await fleet.wait_type(fleet_pb2.SYNC_SUCCEEDED, "gated", timeout=30, after=mark)
+    assert (await fleet.get("v1", "ConfigMap", "model"))["data"] == {"version": "v2"}
