@@ -3,8 +3,9 @@
 Owns reading `fleet.yaml` at the repository root (clusters, environments, applications) and the Argo CD
 `Application` documents it lists, validating them with errors that name the file, the field path, what was
 found and what was expected, into frozen dataclasses (`hub.fleet.model`). Answers "which applications does
-cluster X run, from which source path, with which sync policy"; it renders nothing (that is `hub.render`)
-and decides no rollout (that is `hub.plan`). Reads files only through `hub.render.files.RepoFiles`.
+cluster X run, from which source path, with which sync policy, in which rollout step, from commits signed by
+whom"; it renders nothing (that is `hub.render`) and runs no rollout (that is `hub.rollout`). Reads files
+only through `hub.render.files.RepoFiles`.
 """
 
 from hub.fleet.load import FLEET_FILE, FleetError, load_fleet
@@ -15,6 +16,9 @@ from hub.fleet.model import (
     Fleet,
     HelmSource,
     Policies,
+    Rollout,
+    RolloutStep,
+    Signatures,
     SyncPolicy,
     SyncWindow,
     Targets,
@@ -22,5 +26,5 @@ from hub.fleet.model import (
 
 __all__ = [
     "FLEET_FILE", "Application", "Cluster", "Environment", "Fleet", "FleetError", "HelmSource", "Policies",
-    "SyncPolicy", "SyncWindow", "Targets", "load_fleet",
+    "Rollout", "RolloutStep", "Signatures", "SyncPolicy", "SyncWindow", "Targets", "load_fleet",
 ]

@@ -1,7 +1,9 @@
-"""Reading `spec.environments` of fleet.yaml: the Git ref each environment tracks, its sync mode, approvals and
-Argo CD-style sync windows (kind, 5-field cron schedule, Go duration, time zone, globs).
+"""Reading `spec.environments` of fleet.yaml: the Git ref each environment tracks, its sync mode, approvals,
+Argo CD-style sync windows (kind, 5-field cron schedule, Go duration, time zone, globs) and signed-commit
+verification (`signatures`: required, trusted GPG fingerprints or key ids).
 
-Only parses and validates; whether a window is open at a given time is for `hub.plan` to decide.
+Only parses and validates; whether a window is open at a given time is for `hub.plan` to decide, whether a
+commit's signature is trusted for `hub.source`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 
-from hub.fleet.model import Approvals, Environment, SyncWindow
+from hub.fleet.model import Approvals, Environment, Signatures, SyncWindow
 from hub.fleet.reader import (
     GO_DURATION_EXPECTED,
     Reader,
@@ -26,6 +28,9 @@ _MONTHS = {name: index + 1 for index, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 _WEEKDAYS = {name: index for index, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_GPG_KEY = re.compile(r"^([0-9A-F]{16}|[0-9A-F]{40})$")
+GPG_KEY_EXPECTED = ("a GPG key fingerprint (40 hex digits) or long key id (16 hex digits), as `gpg --list-keys "
+                    "--keyid-format long` prints them (a 0x prefix and spaces are ignored)")
 _CRON_PART = re.compile(r"^(\*|\?|[A-Za-z0-9]+(-[A-Za-z0-9]+)?)(/(\d+))?$")
 CRON_EXPECTED = 'a 5-field cron schedule "minute hour day-of-month month day-of-week" such as "0 22 * * 1-5"'
 
@@ -49,7 +54,7 @@ def read_environments(reader: Reader, raw: object, field: str) -> dict[str, Envi
 
 
 def _read_environment(reader: Reader, name: str, raw: object, field: str) -> Environment:
-    spec = reader.fields(raw, field, ("ref", "production", "sync", "approvals", "syncWindows"))
+    spec = reader.fields(raw, field, ("ref", "production", "sync", "approvals", "syncWindows", "signatures"))
     if spec is None:
         return Environment(name=name)
     ref = reader.string(spec.get("ref"), child(field, "ref"), "the Git branch, tag or commit the environment tracks",
@@ -71,8 +76,47 @@ def _read_environment(reader: Reader, name: str, raw: object, field: str) -> Env
         window = _read_window(reader, entry, path)
         if window is not None:
             windows.append(window)
+    signatures = _read_signatures(reader, spec.get("signatures"), child(field, "signatures"))
     return Environment(name=name, ref=ref, production=production, sync=sync, approvals=approvals,
-                       sync_windows=tuple(windows))
+                       sync_windows=tuple(windows), signatures=signatures)
+
+
+def _read_signatures(reader: Reader, raw: object, field: str) -> Signatures:
+    spec = reader.fields(raw, field, ("required", "trustedKeys"), "a mapping {required, trustedKeys}")
+    if not spec:
+        return Signatures()
+    required = reader.boolean(spec.get("required"), child(field, "required"))
+    errors_before = len(reader.errors)
+    keys = []
+    for path, entry in reader.items(spec.get("trustedKeys"), child(field, "trustedKeys"),
+                                    "a list of GPG key fingerprints or key ids"):
+        if isinstance(entry, int | float) and not isinstance(entry, bool):
+            reader.error(path, f"expected {GPG_KEY_EXPECTED}, found {describe(entry)}: quote the key, YAML reads "
+                               "0x... and keys of digits only as numbers")
+            continue
+        keys.append(reader.string(entry, path, GPG_KEY_EXPECTED, required=True, check=_gpg_key_problem))
+    trusted = tuple(dict.fromkeys(normalise_gpg_key(key) for key in keys if key))
+    if required and not trusted and len(reader.errors) == errors_before:
+        reader.error(child(field, "trustedKeys"), "signatures are required but no key is trusted, so no commit "
+                                                  "could ever be deployed; expected a list of GPG key fingerprints "
+                                                  "(40 hex digits) or long key ids (16 hex digits)")
+    return Signatures(required=required, trusted_keys=trusted)
+
+
+def normalise_gpg_key(key: str) -> str:
+    """A fingerprint or key id as upper-case hex digits: without `0x`, and without the spaces `gpg
+    --fingerprint` puts between groups of digits."""
+    return "".join(key.split()).upper().removeprefix("0X")
+
+
+def _gpg_key_problem(key: str) -> str | None:
+    digits = normalise_gpg_key(key)
+    if _GPG_KEY.match(digits):
+        return None
+    if not all(ch in "0123456789ABCDEF" for ch in digits):
+        return "not hexadecimal"
+    short = " (short key ids are refused: they are easy to forge)" if len(digits) < 16 else ""
+    return f"{len(digits)} hex digits; a fingerprint has 40, a long key id 16{short}"
 
 
 def _read_window(reader: Reader, raw: object, field: str) -> SyncWindow | None:

@@ -4,7 +4,8 @@ Reads only through `hub.render.files.RepoFiles` and `fleetline.yamlsafe`. Every 
 collected and raised together as one `FleetError`, each naming the file, the field path, what was found
 and what was expected. Cross-field rules are checked here too: clusters name declared environments,
 targets name existing clusters, regions and environments, path templates fill for every targeted cluster
-and stay inside the repository, and no two applications of the same name run on one cluster.
+and stay inside the repository, rollout steps list only targeted clusters (`hub.fleet.rollouts`), and no
+two applications of the same name run on one cluster.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from hub.fleet.environments import read_environments
 from hub.fleet.model import (
     Application,
     Cluster,
-    ClusterSelector,
     Destination,
     Environment,
     Fleet,
@@ -27,9 +27,7 @@ from hub.fleet.model import (
     HelmSource,
     Origin,
     Policies,
-    SelectorRequirement,
     Source,
-    Targets,
 )
 from hub.fleet.reader import (
     Reader,
@@ -39,6 +37,8 @@ from hub.fleet.reader import (
     label_key_problem,
     label_value_problem,
 )
+from hub.fleet.rollouts import read_rollout
+from hub.fleet.selection import read_targets
 from hub.fleet.syncpolicy import read_ignore_differences, read_sync_policy
 from hub.fleet.targeting import TemplateError, fill_template, normalise_path, template_placeholders
 from hub.render.errors import RenderError
@@ -47,8 +47,7 @@ from hub.render.files import RepoFiles, resolve
 FLEET_FILE = "fleet.yaml"
 API_VERSION = "fleetline.io/v1alpha1"
 _SPEC_FIELDS = ("repoURL", "clusters", "environments", "applications", "applicationFiles")
-_APP_FIELDS = ("name", "source", "destination", "targets", "syncPolicy", "ignoreDifferences", "policies")
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+_APP_FIELDS = ("name", "source", "destination", "targets", "syncPolicy", "ignoreDifferences", "policies", "rollout")
 _POLICIES = {"allowPlainSecrets": "allow_plain_secrets", "allowMutableImageTags": "allow_mutable_image_tags",
              "allowUnboundedGpu": "allow_unbounded_gpu"}
 
@@ -184,7 +183,7 @@ def _read_application(reader: Reader, raw: object, field: str, clusters: list[Cl
     destination_spec = reader.fields(spec.get("destination"), destination_field, ("namespace",)) or {}
     namespace = reader.name(destination_spec.get("namespace"), child(destination_field, "namespace"),
                             "a namespace", required=False)
-    targets = _read_targets(reader, spec.get("targets"), child(field, "targets"), clusters, environments, complete)
+    targets = read_targets(reader, spec.get("targets"), child(field, "targets"), clusters, environments, complete)
     sync_policy = read_sync_policy(reader, spec.get("syncPolicy"), child(field, "syncPolicy"))
     ignore_differences = read_ignore_differences(reader, spec.get("ignoreDifferences"),
                                                  child(field, "ignoreDifferences"))
@@ -192,13 +191,16 @@ def _read_application(reader: Reader, raw: object, field: str, clusters: list[Cl
     policies_spec = reader.fields(spec.get("policies"), policies_field, tuple(_POLICIES)) or {}
     policies = Policies(**{attribute: reader.boolean(policies_spec.get(key), child(policies_field, key))
                            for key, attribute in _POLICIES.items()})
+    targeted = [cluster for cluster in clusters if targets.matches(cluster)]
+    rollout = read_rollout(reader, spec.get("rollout"), child(field, "rollout"), name or "?", targeted, clusters,
+                           environments, complete)
     if source is None or len(reader.errors) > errors_before:
         return None
     if source.helm is not None and not source.helm.release_name:
         source = dataclasses.replace(source, helm=dataclasses.replace(source.helm, release_name=name))
     app = Application(name=name, source=source, origin=Origin(FLEET_FILE, field),
                       destination=Destination(namespace=namespace), targets=targets, sync_policy=sync_policy,
-                      ignore_differences=ignore_differences, policies=policies)
+                      ignore_differences=ignore_differences, policies=policies, rollout=rollout)
     _check_paths(reader, app, field, clusters, complete)
     return app
 
@@ -254,64 +256,6 @@ def _read_helm(reader: Reader, raw: object, field: str) -> HelmSource | None:
         return None
     return HelmSource(chart=chart, value_files=value_files, values_json=json.dumps(values or {}, sort_keys=True),
                       release_name=release)
-
-
-def _read_targets(reader: Reader, raw: object, field: str, clusters: list[Cluster],
-                  environments: dict[str, Environment], complete: bool) -> Targets:
-    spec = reader.fields(raw, field, ("regions", "environments", "clusterSelector", "clusters"),
-                         "a mapping {regions, environments, clusterSelector, clusters}")
-    if not spec:
-        return Targets()
-    regions_known = sorted({cluster.region for cluster in clusters})
-    names_known = [cluster.name for cluster in clusters]
-    lists = {}
-    for key, known, what in (("regions", regions_known, "the region of any cluster"),
-                             ("environments", list(environments), "an environment declared in spec.environments"),
-                             ("clusters", names_known, "a cluster in spec.clusters")):
-        values = reader.string_list(spec.get(key), child(field, key), f"a list of {key}")
-        if spec.get(key) == []:
-            reader.error(child(field, key), f"expected a non-empty list of {key}, found an empty list (which "
-                                            f"targets no cluster); remove the field to leave {key} unconstrained")
-        for index, value in enumerate(values or ()):
-            if value not in known and (complete or key == "environments"):
-                reader.error(child(field, key) + f"[{index}]", f'"{value}" is not {what}'
-                                                               f"{did_you_mean(value, known)}; known: "
-                                                               f"{', '.join(known) or 'none'}")
-        lists[key] = values
-    selector = None
-    if spec.get("clusterSelector") is not None:
-        selector = _read_selector(reader, spec["clusterSelector"], child(field, "clusterSelector"))
-    return Targets(regions=lists["regions"], environments=lists["environments"], cluster_selector=selector,
-                   clusters=lists["clusters"] or ())
-
-
-def _read_selector(reader: Reader, raw: object, field: str) -> ClusterSelector:
-    spec = reader.fields(raw, field, ("matchLabels", "matchExpressions"), "a label selector {matchLabels, "
-                                                                          "matchExpressions}")
-    if spec is None:
-        return ClusterSelector()
-    match_labels = reader.string_map(spec.get("matchLabels"), child(field, "matchLabels"),
-                                     key_check=label_key_problem, value_check=label_value_problem)
-    requirements = []
-    for path, entry in reader.items(spec.get("matchExpressions"), child(field, "matchExpressions"),
-                                    "a list of {key, operator, values}"):
-        expression = reader.fields(entry, path, ("key", "operator", "values"), "a mapping {key, operator, values}")
-        if expression is None:
-            continue
-        key = reader.string(expression.get("key"), child(path, "key"), "a label key", required=True,
-                            check=label_key_problem)
-        operator = reader.string(expression.get("operator"), child(path, "operator"),
-                                 "one of " + ", ".join(_OPERATORS), required=True,
-                                 check=lambda text: None if text in _OPERATORS else "unknown operator")
-        values = reader.string_list(expression.get("values"), child(path, "values"), "a list of label values",
-                                    check=label_value_problem) or ()
-        if operator in ("In", "NotIn") and not values:
-            reader.error(child(path, "values"), f"operator {operator} needs a non-empty list of values")
-        elif operator in ("Exists", "DoesNotExist") and values:
-            reader.error(child(path, "values"), f"operator {operator} takes no values; remove them")
-        if key and operator:
-            requirements.append(SelectorRequirement(key=key, operator=operator, values=values))
-    return ClusterSelector(match_labels=FrozenMap(match_labels), match_expressions=tuple(requirements))
 
 
 def _check_paths(reader: Reader, app: Application, field: str, clusters: list[Cluster], complete: bool) -> None:

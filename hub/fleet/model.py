@@ -102,6 +102,25 @@ class Approvals:
 
 
 @dataclass(frozen=True)
+class Signatures:
+    """Signed-commit verification for an environment: with `required`, only commits signed (GPG) by one of
+    `trusted_keys` are deployed there. Keys are upper-case hex without `0x`: 40-character fingerprints or
+    16-character long key ids."""
+
+    required: bool = False
+    trusted_keys: tuple[str, ...] = ()
+
+    def trusts(self, key: str) -> bool:
+        """Whether the signing key `key` (a fingerprint or long key id; case, `0x` and spaces ignored) is
+        trusted. A 16-character key id matches a trusted fingerprint ending with it, and the other way round."""
+        wanted = "".join(key.split()).upper().removeprefix("0X")
+        if len(wanted) not in (16, 40):
+            return False
+        return any(trusted == wanted or trusted.endswith(wanted) or wanted.endswith(trusted)
+                   for trusted in self.trusted_keys)
+
+
+@dataclass(frozen=True)
 class Environment:
     """A deployment environment: the Git ref it tracks and its sync policy (manual in production)."""
 
@@ -111,6 +130,7 @@ class Environment:
     sync: str = "automated"
     approvals: Approvals = field(default_factory=Approvals)
     sync_windows: tuple[SyncWindow, ...] = ()
+    signatures: Signatures = field(default_factory=Signatures)
 
 
 @dataclass(frozen=True)
@@ -182,6 +202,51 @@ class Targets:
 
     def matches(self, cluster: Cluster) -> bool:
         return targeting.targets_match(self, cluster)
+
+
+@dataclass(frozen=True)
+class RolloutStep:
+    """One step of a rollout: the clusters it selects (`selector`, read like `targets`) and how they are
+    released: at most `max_concurrency` at a time (an int, a "NN%" string of the step's size, or None for
+    the whole step), each done once Synced and Healthy at the new revision; the step completes when all are
+    done and have stayed Healthy for `min_healthy_time`. A cluster not done `progress_deadline` after its
+    release, or Degraded, is a failure; more than `max_failures` failures halt the rollout."""
+
+    name: str
+    selector: Targets = field(default_factory=Targets)
+    max_concurrency: int | str | None = None
+    min_healthy_time: str = "0s"
+    min_healthy_time_seconds: float = 0.0
+    progress_deadline: str = "10m"
+    progress_deadline_seconds: float = 600.0
+    max_failures: int = 0
+
+    def selects(self, cluster: Cluster) -> bool:
+        return self.selector.matches(cluster)
+
+    def concurrency(self, size: int) -> int:
+        """How many clusters of a step of `size` clusters may be in flight at once (at least 1): a percentage
+        is rounded up, as Kubernetes rounds maxSurge."""
+        return targeting.concurrency(self.max_concurrency, size)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """An application's rollout strategy: ordered `steps`, and what a failed step does (`on_failure`: "halt"
+    leaves its clusters as they are, "rollback" returns them to the previous revision). Targeted clusters no
+    step selects form a final implicit step with the default settings; with no steps at all, that step holds
+    every targeted cluster, released at once."""
+
+    steps: tuple[RolloutStep, ...] = ()
+    on_failure: str = "halt"
+
+    def implicit_step(self) -> RolloutStep:
+        """The settings of the final implicit step (the clusters no declared step selects)."""
+        return RolloutStep(name=IMPLICIT_STEP_NAMES[bool(self.steps)])
+
+
+# The name of the implicit final step: "(all)" when no step is declared, "(rest)" after declared steps.
+IMPLICIT_STEP_NAMES = ("(all)", "(rest)")
 
 
 @dataclass(frozen=True)
@@ -285,6 +350,7 @@ class Application:
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
     ignore_differences: tuple[IgnoreDifference, ...] = ()
     policies: Policies = field(default_factory=Policies)
+    rollout: Rollout = field(default_factory=Rollout)
 
     def targets_cluster(self, cluster: Cluster) -> bool:
         return self.targets.matches(cluster)
@@ -363,6 +429,28 @@ class Fleet:
         found = self._cluster(cluster)
         return [window for window in self.environment_for(found).sync_windows
                 if window.matches(application.name, found.name, application.destination.namespace)]
+
+    def rollout_steps(self, application: Application) -> list[tuple[RolloutStep, list[str]]]:
+        """Each step of `application`'s rollout with the names of the clusters it releases, in order: the
+        declared steps (a step that selects no targeted cluster keeps an empty list, and is skipped by the
+        rollout), then the implicit step of the targeted clusters no step selects (present when it holds a
+        cluster, or when no step is declared). A cluster belongs to the first step that selects it; inside a
+        step, clusters listed by name come first in their listed order, then the others in fleet order."""
+        remaining = [cluster for cluster in self.clusters if application.targets_cluster(cluster)]
+        steps: list[tuple[RolloutStep, list[str]]] = []
+        for step in application.rollout.steps:
+            chosen = [cluster.name for cluster in targeting.rollout_step_clusters(step.selector, remaining)]
+            steps.append((step, chosen))
+            taken = set(chosen)
+            remaining = [cluster for cluster in remaining if cluster.name not in taken]
+        if remaining or not application.rollout.steps:
+            steps.append((application.rollout.implicit_step(), [cluster.name for cluster in remaining]))
+        return steps
+
+    def rollout_plan(self, application: Application) -> list[list[str]]:
+        """The cluster names of each step of `application`'s rollout, in order (see `rollout_steps`); the
+        lists line up with `application.rollout.steps`, plus the implicit step when there is one."""
+        return [clusters for _, clusters in self.rollout_steps(application)]
 
     def _cluster(self, cluster: str | Cluster) -> Cluster:
         return self.cluster(cluster) if isinstance(cluster, str) else cluster

@@ -2,13 +2,15 @@
 
 Pure functions over the records of `hub.fleet.model` (imported only for type checking, so that the model's
 methods can call in here): label-selector matching (matchLabels, matchExpressions with In, NotIn, Exists,
-DoesNotExist), target matching (explicit cluster names, or regions AND environments AND selector), sync
-window globs, and path templates with `{name}`/`{cluster}`, `{region}`, `{environment}`, `{labels.KEY}`.
+DoesNotExist), target matching (explicit cluster names, or regions AND environments AND selector), the
+clusters of a rollout step and its concurrency, sync window globs, and path templates with
+`{name}`/`{cluster}`, `{region}`, `{environment}`, `{labels.KEY}`.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 import posixpath
 import re
 from collections.abc import Mapping
@@ -107,6 +109,28 @@ def targets_match(targets: Targets, cluster: Cluster) -> bool:
     if targets.environments is not None and cluster.environment not in targets.environments:
         return False
     return targets.cluster_selector is None or selector_matches(targets.cluster_selector, cluster.labels)
+
+
+def rollout_step_clusters(selector: Targets, candidates: list[Cluster]) -> list[Cluster]:
+    """The clusters of `candidates` a rollout step's `selector` selects: those it lists by name first, in the
+    listed order, then the others it matches, in the order of `candidates`."""
+    by_name = {cluster.name: cluster for cluster in candidates}
+    listed = [by_name[name] for name in dict.fromkeys(selector.clusters) if name in by_name]
+    listed_names = {cluster.name for cluster in listed}
+    return listed + [cluster for cluster in candidates
+                     if cluster.name not in listed_names and targets_match(selector, cluster)]
+
+
+def concurrency(max_concurrency: int | str | None, size: int) -> int:
+    """How many of a step's `size` clusters may be released and not yet done at once: all of them for None,
+    the number for an int, the percentage of `size` rounded up for "NN%"; never less than 1."""
+    if max_concurrency is None:
+        limit = size
+    elif isinstance(max_concurrency, str):
+        limit = math.ceil(size * int(max_concurrency.rstrip("%")) / 100)
+    else:
+        limit = max_concurrency
+    return max(1, limit)
 
 
 def window_matches(window: SyncWindow, application: str, cluster: str, namespace: str) -> bool:

@@ -9,6 +9,7 @@ pairs that left, and renders only those; every other pair keeps its desired stat
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.fleet.load import load_fleet
@@ -42,18 +43,28 @@ def _assignments(fleet: Fleet) -> dict[Pair, tuple[Cluster, Application]]:
 class FleetRenderer:
     """Renders a Git repository's fleet revision by revision, reusing everything a commit did not touch."""
 
-    def __init__(self, repo_path: str | os.PathLike[str]) -> None:
+    def __init__(self, repo_path: str | os.PathLike[str], *, renderer: Renderer | None = None,
+                 clusters: Callable[[Cluster], bool] | None = None) -> None:
+        """`renderer`: share one (and its build memo) between several FleetRenderers; `clusters`: render only the
+        pairs of the clusters it accepts (an environment's, for example); default all."""
         self.repo_path = str(repo_path)
-        self.renderer = Renderer()
+        self.renderer = renderer if renderer is not None else Renderer()
         self.graph = ImpactGraph()
         self.current: FleetState | None = None
+        self.clusters = clusters
+
+    def _assignments(self, fleet: Fleet) -> dict[Pair, tuple[Cluster, Application]]:
+        pairs = _assignments(fleet)
+        if self.clusters is None:
+            return pairs
+        return {pair: assignment for pair, assignment in pairs.items() if self.clusters(assignment[0])}
 
     def render(self, revision: str = "HEAD") -> FleetState:
         """Render every pair at `revision` (a full render; the build memo is still used and filled)."""
         files = GitTreeFiles(self.repo_path, revision)
         fleet = load_fleet(files)
         state = FleetState(files.revision, fleet)
-        for pair, (cluster, app) in sorted(_assignments(fleet).items()):
+        for pair, (cluster, app) in sorted(self._assignments(fleet).items()):
             state.states[pair] = self._render_pair(files, fleet, cluster, app)
         self.current = state
         return state
@@ -71,7 +82,7 @@ class FleetRenderer:
         affected = self.graph.affected(changed)
         state = FleetState(files.revision, fleet, dict(previous.states))
         if fleet_changed:  # pairs that are new, or whose application, cluster or environment changed
-            assignments, before = _assignments(fleet), _assignments(previous.fleet)
+            assignments, before = self._assignments(fleet), self._assignments(previous.fleet)
             affected &= set(assignments)
             for pair, (cluster, app) in assignments.items():
                 if pair not in before or \

@@ -159,7 +159,7 @@ def test_environment_fields_are_typed(errors) -> None:
         'fleet.yaml: spec.environments.staging.sync: expected "automated" or "manual", found "auto" (a string): '
         "unknown sync mode",
         'fleet.yaml: spec.environments.production.sinkWindows: unknown field "sinkWindows" (did you mean '
-        '"syncWindows"?); expected one of: ref, production, sync, approvals, syncWindows',
+        '"syncWindows"?); expected one of: ref, production, sync, approvals, syncWindows, signatures',
         'fleet.yaml: spec.environments.production.production: expected true or false, found "yes" (a string) '
         "(write true or false without quotes)",
         "fleet.yaml: spec.environments.production.approvals.required: expected a number of approvals (0 or more), "
