@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -33,8 +34,8 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "hub", help="serve the hub-agent gRPC wire",
         description="Accept agent sessions (FleetHub.Connect), authenticate them by client certificate or bearer "
-                    "token, and push each cluster its desired state. Until the Git pipeline lands, desired state "
-                    "comes from --desired-state DIR.")
+                    "token, and push each cluster its desired state: rendered from the Git repository --repo "
+                    "(watched, rolled out and gated as fleet.yaml says), or read from --desired-state DIR.")
     parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:7443",
                         help="address to listen on (port 0 picks a free one; default 127.0.0.1:7443)")
     parser.add_argument("--data-dir", metavar="DIR", required=True,
@@ -49,6 +50,22 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="plain text, no TLS: only allowed on a loopback address, for development")
     parser.add_argument("--desired-state", metavar="DIR",
                         help="directory of <cluster>.json|yaml desired states, pushed at start and on SIGHUP")
+    source = parser.add_argument_group("Git pipeline")
+    source.add_argument("--repo", metavar="URL|PATH",
+                        help="the fleet repository (fleet.yaml at its root): mirrored under --data-dir, watched")
+    source.add_argument("--fleet-ref", default="HEAD",
+                        help="the ref whose fleet.yaml says which ref each environment tracks (default HEAD)")
+    source.add_argument("--poll-interval", metavar="SECONDS", type=float, default=60.0,
+                        help="fetch the repository this often (default 60); the webhook fetches at once")
+    source.add_argument("--repo-credentials", metavar="FILE",
+                        help="a token, or username:/password:/token: lines, for the repository (else the "
+                             "FLEETLINE_GIT_* environment variables); never logged")
+    source.add_argument("--webhook-secret-file", metavar="FILE",
+                        help="the shared secret of POST /api/v1/webhooks/git (GitHub X-Hub-Signature-256)")
+    source.add_argument("--trusted-keys", metavar="FILE", nargs="*", default=[],
+                        help="armored GPG public keys of signers (environments[].signatures.trustedKeys)")
+    source.add_argument("--http-listen", metavar="HOST:PORT", default="127.0.0.1:7080",
+                        help="the hub's HTTP side: webhook and GET /api/v1/pipeline (default 127.0.0.1:7080)")
     parser.add_argument("--metrics-port", metavar="PORT", type=int,
                         help="serve Prometheus /metrics on this port (on the --listen host)")
     parser.add_argument("--heartbeat-interval", metavar="SECONDS", type=float, default=DEFAULT_HEARTBEAT_INTERVAL,
@@ -127,6 +144,8 @@ async def serve(args: argparse.Namespace) -> int:
         raise ValueError("--client-ca needs --tls-cert and --tls-key")
     tls = TlsFiles.from_paths(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
     tokens = TokenStore(args.tokens) if args.tokens else None
+    if args.repo and args.desired_state:
+        raise ValueError("give --repo (desired state from Git) or --desired-state (from files), not both")
     if tls is not None and tls.client_ca is None and tokens is None:
         raise ValueError("with TLS, authenticate agents with --client-ca (client certificates) and/or --tokens")
     handle = await start_hub(args.listen, args.data_dir, tokens, tls, args.insecure, args.heartbeat_interval,
@@ -143,6 +162,7 @@ async def serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload.set)
     directory = Path(args.desired_state) if args.desired_state else None
+    pipeline = await _start_pipeline(handle, args) if args.repo else None
     try:
         if directory is not None:
             await push_directory(handle, directory)
@@ -160,10 +180,50 @@ async def serve(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(ValueError):
                 loop.remove_signal_handler(signum)
+        if pipeline is not None:
+            await pipeline.stop()
         await handle.stop(2.0)
         if runner is not None:
             await runner.cleanup()
     return 0
+
+
+@dataclass
+class _RunningPipeline:
+    source: object  # hub.pipeline.runner.SourcePipeline
+    pipeline: object  # hub.pipeline.Pipeline
+    http: web.AppRunner
+
+    async def stop(self) -> None:
+        await self.source.stop()  # type: ignore[attr-defined]
+        await self.pipeline.stop()  # type: ignore[attr-defined]
+        await self.http.cleanup()
+
+
+async def _start_pipeline(handle: HubHandle, args: argparse.Namespace) -> _RunningPipeline:
+    """The Git pipeline of `--repo`: mirror, watcher, pipeline, and the HTTP side (webhook, state). This command
+    is the hub's composition point: the pipeline sits on top of the session layer, so it is imported here."""
+    from hub.pipeline import Pipeline
+    from hub.pipeline.http import serve_http
+    from hub.pipeline.runner import SourcePipeline
+    from hub.source import import_keys, load_credentials
+
+    data_dir = Path(args.data_dir)
+    secret = Path(args.webhook_secret_file).read_bytes().strip() if args.webhook_secret_file else None
+    credentials = load_credentials(args.repo_credentials)
+    pipeline = Pipeline(handle.hub, data_dir / "source" / "mirror.git", data_dir)
+    source = SourcePipeline(pipeline, data_dir, args.repo, credentials=credentials, interval=args.poll_interval,
+                            fleet_ref=args.fleet_ref, webhook_secret=secret)
+    if args.trusted_keys:
+        await asyncio.to_thread(import_keys, source.keyring_dir, args.trusted_keys)
+    await pipeline.start()
+    await source.start()
+    host, port = split_host_port(args.http_listen)
+    http, bound = await serve_http(source, host, port)
+    log.info(kv(event="pipeline_started", repo=source.mirror.display_url, http=f"{host}:{bound}",
+                webhook=secret is not None, poll_interval=args.poll_interval))
+    print(f"fleetline hub pipeline on http://{host}:{bound}/api/v1/pipeline", flush=True)
+    return _RunningPipeline(source, pipeline, http)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,364 @@
+"""The hub's pipeline from commit to clusters: revisions in, desired states out, gated and rolled out.
+
+`Pipeline.on_revision(environment, sha)` (the source watcher's callback) renders the environment's clusters at
+that commit (`EnvironmentTrack`). A pair (cluster, application) that fails to render keeps what it runs and the
+revision is recorded as bad for that application with every error; a fleet.yaml that cannot be read keeps the
+whole environment where it is. An application whose rendered content changed on some clusters gets a rollout
+(`hub.rollout.RolloutState`, steps from fleet.yaml, by default all clusters at once) of the new revision over
+those clusters; unchanged pairs keep their bundle and revision, so a commit moves only what it touched.
+
+`_apply()` (after every revision, status report, approval, and on a timer for soak times, deadlines and sync
+windows) asks each rollout what it decides, puts released clusters' new bundles (and rolled-back clusters' old
+ones) into their desired states unless a sync window blocks them, pushes the clusters that changed through the
+session layer (a disconnected cluster gets it when it reconnects), and, for applications behind a manual gate,
+sends a SyncRequest once the revision has its required distinct approvals (and no window blocks manual syncs).
+
+What each cluster holds (`pushed`) is read back from the session layer's persisted desired states, so a hub
+restart resumes where it was; rollouts in progress restart from the clusters not yet on the new revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fleetline.wire import fleet_pb2
+from hub.fleet.model import Fleet
+from hub.gates.approvals import ApprovalBook, ApprovalState
+from hub.gates.windows import evaluate
+from hub.pipeline.tracks import EnvironmentTrack, Rendering
+from hub.plan.desired import Renderer
+from hub.plan.impact import Pair
+from hub.rollout import ClusterReport, Decision, RolloutState
+from hub.sessions.service import SessionHub, kv
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BadRevision:
+    """A revision an application could not move to in an environment, with every error."""
+
+    environment: str
+    application: str
+    revision: str
+    errors: list[str]
+    at: float
+
+    def to_json(self) -> dict:
+        return {"environment": self.environment, "application": self.application, "revision": self.revision,
+                "errors": self.errors, "at": self.at}
+
+
+@dataclass
+class _Rollout:
+    environment: str
+    application: str
+    state: RolloutState
+    candidate: dict[str, fleet_pb2.ApplicationBundle]
+    previous: dict[str, fleet_pb2.ApplicationBundle | None]
+    decision: Decision | None = None
+
+
+@dataclass
+class _Environment:
+    name: str
+    track: EnvironmentTrack
+    revision: str = ""  # the last revision seen
+    good_revision: str = ""  # the last revision that rendered (fleet.yaml readable)
+    fleet: Fleet | None = None
+    error: str = ""
+    bad: dict[str, BadRevision] = field(default_factory=dict)  # application -> its bad revision
+
+
+def _same(a: fleet_pb2.ApplicationBundle | None, b: fleet_pb2.ApplicationBundle | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.content_hash == b.content_hash and a.revision == b.revision
+
+
+class Pipeline:
+    """See the module docstring."""
+
+    def __init__(self, sessions: SessionHub, repo_path: str | Path, data_dir: str | Path, *,
+                 clock: Callable[[], float] = time.time, fsync: bool = True, tick: float = 1.0) -> None:
+        self.sessions = sessions
+        self.repo_path = str(repo_path)
+        self.clock = clock
+        self.tick = tick
+        self.renderer = Renderer()
+        self.approvals = ApprovalBook(Path(data_dir) / "pipeline" / "approvals.json", fsync=fsync)
+        self.environments: dict[str, _Environment] = {}
+        self.pushed: dict[Pair, fleet_pb2.ApplicationBundle] = {}
+        self.rollouts: dict[tuple[str, str], _Rollout] = {}
+        self.held: dict[Pair, str] = {}  # released but blocked by a sync window: why
+        self.reports: dict[Pair, ClusterReport] = {}
+        self.requested: set[tuple[str, str, str]] = set()  # (cluster, application, revision) sync requests sent
+        self._known_clusters: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        status = self.sessions.subscribe_status()
+        self._tasks = [asyncio.create_task(self._follow_status(status)), asyncio.create_task(self._timer())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _timer(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick)  # soak times, progress deadlines and sync windows move with time
+            try:
+                await self.apply()
+            except Exception:  # the pipeline must outlive a bug in one evaluation
+                log.exception("event=pipeline_apply_failed")
+
+    async def _follow_status(self, subscription: object) -> None:
+        async for cluster, report in subscription:  # type: ignore[attr-defined]
+            self.observe(cluster, report)
+            try:
+                await self.apply()
+            except Exception:
+                log.exception("event=pipeline_apply_failed")
+
+    # ---- inputs ---------------------------------------------------------------------------------------------
+
+    async def on_revision(self, environment: str, revision: str) -> None:
+        """A tracked ref moved (or was read at start): render the environment there and roll out what changed."""
+        async with self._lock:
+            env = self.environments.get(environment)
+            if env is None:
+                env = self.environments[environment] = _Environment(
+                    environment, EnvironmentTrack(environment, self.repo_path, self.renderer))
+            rendering = await asyncio.to_thread(env.track.render, revision)
+            env.revision = rendering.revision
+            if rendering.error:
+                env.error = rendering.error
+                log.error(kv(event="revision_bad", environment=environment, revision=revision, error=rendering.error,
+                             action="keeping the last good revision"))
+                return
+            env.error, env.fleet, env.good_revision = "", rendering.fleet, rendering.revision
+            self._record_errors(env, rendering)
+            self._load_pushed(rendering)
+            self._start_rollouts(env, rendering)
+        await self.apply()
+
+    def observe(self, cluster: str, report: fleet_pb2.StatusReport) -> None:
+        """A cluster's status report: each application's revision, sync status and health feed its rollout."""
+        now = self.clock()
+        for app in report.applications:
+            pair = Pair(cluster, app.name)
+            seen = ClusterReport(app.revision, app.sync_status, app.health, now)
+            self.reports[pair] = seen
+            for rollout in self.rollouts.values():
+                if rollout.application == app.name and cluster in rollout.candidate:
+                    rollout.state.observe(cluster, seen)
+
+    async def approve(self, environment: str, application: str, revision: str, approver: str) -> ApprovalState:
+        """Record an approval of `revision` of `application` in `environment`; syncs follow once enough."""
+        env = self.environments.get(environment)
+        required = self._required_approvals(env) if env is not None else 1
+        state = await asyncio.to_thread(self.approvals.approve, environment, application, revision, approver,
+                                        datetime.now(UTC), required=required)
+        log.info(kv(event="approved", environment=environment, app=application, revision=revision,
+                    approver=approver, approvals=len(state.approvers), required=required))
+        await self.apply()
+        return state
+
+    async def resume(self, environment: str, application: str) -> None:
+        """Resume a halted rollout (it forgets the failures of its current step)."""
+        rollout = self.rollouts.get((environment, application))
+        if rollout is None:
+            raise KeyError(f"no rollout of {application} in environment {environment}")
+        rollout.state.resume(self.clock())
+        await self.apply()
+
+    # ---- deciding -------------------------------------------------------------------------------------------
+
+    def _record_errors(self, env: _Environment, rendering: Rendering) -> None:
+        failed: dict[str, list[str]] = {}
+        for pair, errors in rendering.errors.items():
+            failed.setdefault(pair.app, []).extend(f"{pair.cluster}: {error}" for error in errors)
+        for app in list(env.bad):
+            if app not in failed:
+                log.info(kv(event="revision_recovered", environment=env.name, app=app, revision=rendering.revision))
+                del env.bad[app]
+        for app, errors in failed.items():
+            env.bad[app] = BadRevision(env.name, app, rendering.revision, errors, self.clock())
+            log.error(kv(event="revision_bad", environment=env.name, app=app, revision=rendering.revision,
+                         errors=len(errors), first=errors[0], action="the application stays on its last good "
+                         "revision"))
+
+    def _load_pushed(self, rendering: Rendering) -> None:
+        """Learn what the environment's clusters hold from the session layer (once per cluster)."""
+        assert rendering.fleet is not None
+        for cluster in rendering.fleet.clusters:
+            if cluster.environment != rendering.environment or cluster.name in self._known_clusters:
+                continue
+            self._known_clusters.add(cluster.name)
+            state = self.sessions.desired_state(cluster.name)
+            for entry in state.applications if state is not None else []:
+                self.pushed.setdefault(Pair(cluster.name, entry.name), entry)
+
+    def _start_rollouts(self, env: _Environment, rendering: Rendering) -> None:
+        fleet = rendering.fleet
+        assert fleet is not None
+        by_app: dict[str, dict[str, fleet_pb2.ApplicationBundle]] = {}
+        for pair, entry in rendering.bundles.items():
+            by_app.setdefault(pair.app, {})[pair.cluster] = entry
+        for app_name, bundles in sorted(by_app.items()):
+            changed = {cluster: entry for cluster, entry in bundles.items()
+                       if (held := self.pushed.get(Pair(cluster, app_name))) is None
+                       or held.content_hash != entry.content_hash}
+            current = self.rollouts.get((env.name, app_name))
+            if not changed:
+                continue
+            if current is not None and all(_same(current.candidate.get(c), e) for c, e in changed.items()):
+                continue  # the same content already rolling out
+            application = fleet.application(app_name, next(iter(changed)))
+            # only the clusters whose content changes; empty steps stay, in line with the strategy's steps
+            steps = [[c for c in step if c in changed] for step in fleet.rollout_plan(application)]
+            previous = {cluster: self.pushed.get(Pair(cluster, app_name)) for cluster in changed}
+            previous_revision = next((p.revision for p in previous.values() if p is not None), "")
+            state = RolloutState.start(app_name, rendering.revision, previous_revision, steps,
+                                       application.rollout, self.clock())
+            for cluster in changed:
+                report = self.reports.get(Pair(cluster, app_name))
+                if report is not None:
+                    state.observe(cluster, report)
+            self.rollouts[(env.name, app_name)] = _Rollout(env.name, app_name, state, dict(changed), previous)
+            log.info(kv(event="rollout_started", environment=env.name, app=app_name, revision=rendering.revision,
+                        clusters=len(changed), steps=sum(1 for step in steps if step)))
+
+    async def apply(self) -> None:
+        """Push what the rollouts, windows and gates allow now."""
+        async with self._lock:
+            now = self.clock()
+            moment = datetime.fromtimestamp(now, UTC)
+            changed_clusters: set[str] = set()
+            for rollout in self.rollouts.values():
+                env = self.environments[rollout.environment]
+                decision = rollout.state.decide(now)
+                rollout.decision = decision
+                for cluster in decision.release:
+                    if self._release(env, rollout, cluster, moment):
+                        changed_clusters.add(cluster)
+                for cluster in decision.rollback:
+                    pair = Pair(cluster, rollout.application)
+                    before = rollout.previous.get(cluster)
+                    if before is not None and not _same(self.pushed.get(pair), before):
+                        self.pushed[pair] = before
+                        changed_clusters.add(cluster)
+                        log.warning(kv(event="rollout_rolled_back", environment=env.name, app=rollout.application,
+                                       cluster=cluster, revision=before.revision, reason=decision.halted_reason))
+            for cluster in sorted(changed_clusters):
+                await self._push(cluster)
+            await self._request_syncs(moment)
+
+    def _release(self, env: _Environment, rollout: _Rollout, cluster: str, moment: datetime) -> bool:
+        pair = Pair(cluster, rollout.application)
+        target = rollout.candidate[cluster]
+        if _same(self.pushed.get(pair), target):
+            self.held.pop(pair, None)
+            return False
+        fleet = env.fleet
+        if fleet is not None:
+            windows = fleet.sync_windows_for(fleet.application(rollout.application, cluster), cluster)
+            verdict = evaluate(windows, moment)
+            if not verdict.allowed and fleet.automated_sync(fleet.application(rollout.application, cluster),
+                                                            cluster):
+                if self.held.get(pair) != verdict.reason:
+                    log.info(kv(event="release_held", cluster=cluster, app=rollout.application,
+                                revision=target.revision, reason=verdict.reason))
+                self.held[pair] = verdict.reason
+                return False
+        self.held.pop(pair, None)
+        self.pushed[pair] = target
+        return True
+
+    async def _push(self, cluster: str) -> None:
+        entries = sorted((entry for pair, entry in self.pushed.items() if pair.cluster == cluster),
+                         key=lambda entry: entry.name)
+        env = self._environment_of(cluster)
+        state = fleet_pb2.DesiredState(revision=env.good_revision if env is not None else "", applications=entries)
+        stored = await self.sessions.push(cluster, state)
+        log.info(kv(event="cluster_pushed", cluster=cluster, generation=stored.generation,
+                    applications=len(entries)))
+
+    def _required_approvals(self, env: _Environment) -> int:
+        if env.fleet is None:
+            return 1
+        return max(1, env.fleet.environments[env.name].approvals.required)
+
+    async def _request_syncs(self, moment: datetime) -> None:
+        """Behind a manual gate: a SyncRequest for each cluster holding an approved revision not yet requested."""
+        for pair, entry in sorted(self.pushed.items()):
+            if not entry.manual or (pair.cluster, pair.app, entry.revision) in self.requested:
+                continue
+            env = self._environment_of(pair.cluster)
+            if env is None or env.fleet is None:
+                continue
+            state = self.approvals.state(env.name, pair.app, entry.revision, self._required_approvals(env))
+            if not state.satisfied:
+                continue
+            application = env.fleet.application(pair.app, pair.cluster)
+            verdict = evaluate(env.fleet.sync_windows_for(application, pair.cluster), moment, manual=True)
+            if not verdict.allowed:
+                self.held[pair] = verdict.reason
+                continue
+            self.held.pop(pair, None)
+            self.requested.add((pair.cluster, pair.app, entry.revision))
+            await self.sessions.request_sync(pair.cluster, pair.app, entry.revision, ", ".join(state.approvers),
+                                             prune=entry.sync_policy.automated.prune)
+
+    def _environment_of(self, cluster: str) -> _Environment | None:
+        for env in self.environments.values():
+            if env.fleet is not None and any(c.name == cluster and c.environment == env.name
+                                             for c in env.fleet.clusters):
+                return env
+        return None
+
+    # ---- what the rest of the hub shows ---------------------------------------------------------------------
+
+    def describe(self) -> dict:
+        """The pipeline's state as JSON: environments (revision, bad applications), rollouts, held releases,
+        pending approvals."""
+        pending = []
+        for pair, entry in sorted(self.pushed.items()):
+            env = self._environment_of(pair.cluster)
+            if entry.manual and env is not None and (pair.cluster, pair.app, entry.revision) not in self.requested:
+                state = self.approvals.state(env.name, pair.app, entry.revision, self._required_approvals(env))
+                pending.append({"environment": env.name, "cluster": pair.cluster, "application": pair.app,
+                                "revision": entry.revision, "approvers": state.approvers,
+                                "required": state.required, "held": self.held.get(pair, "")})
+        return {
+            "environments": {name: {"revision": env.revision, "good_revision": env.good_revision,
+                                    "error": env.error, "bad": [bad.to_json() for bad in env.bad.values()]}
+                             for name, env in sorted(self.environments.items())},
+            "rollouts": [self._rollout_json(r) for _, r in sorted(self.rollouts.items())],
+            "held": [{"cluster": p.cluster, "application": p.app, "reason": why}
+                     for p, why in sorted(self.held.items())],
+            "pending_approvals": pending,
+        }
+
+    def _rollout_json(self, rollout: _Rollout) -> dict:
+        decision = rollout.decision
+        return {"environment": rollout.environment, "application": rollout.application,
+                "revision": rollout.state.revision, "previous_revision": rollout.state.previous_revision,
+                "phase": decision.phase if decision else "", "step": decision.step if decision else 0,
+                "waiting_on": decision.waiting_on if decision else "",
+                "halted_reason": decision.halted_reason if decision else "",
+                "released": sorted(decision.release) if decision else [],
+                "rolled_back": sorted(decision.rollback) if decision else [],
+                "steps": [list(step.clusters) for step in rollout.state.steps]}
