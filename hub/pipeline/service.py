@@ -151,7 +151,10 @@ class Pipeline:
             env.error, env.fleet, env.good_revision = "", rendering.fleet, rendering.revision
             self._record_errors(env, rendering)
             self._load_pushed(rendering)
+            dropped = self._drop_unassigned(env, rendering)
             self._start_rollouts(env, rendering)
+            for cluster in sorted(dropped):
+                await self._push(cluster)
         await self.apply()
 
     def observe(self, cluster: str, report: fleet_pb2.StatusReport) -> None:
@@ -210,6 +213,24 @@ class Pipeline:
             state = self.sessions.desired_state(cluster.name)
             for entry in state.applications if state is not None else []:
                 self.pushed.setdefault(Pair(cluster.name, entry.name), entry)
+
+    def _drop_unassigned(self, env: _Environment, rendering: Rendering) -> set[str]:
+        """Applications that no longer target a cluster of the environment (removed from fleet.yaml, or their
+        targets changed) leave its desired state; the agent then stops managing them (their objects stay).
+        Returns the clusters whose desired state changed."""
+        assert rendering.fleet is not None
+        clusters = {c.name for c in rendering.fleet.clusters if c.environment == env.name}
+        assigned = set(rendering.bundles) | set(rendering.errors)
+        gone = [pair for pair in self.pushed if pair.cluster in clusters and pair not in assigned]
+        for pair in gone:
+            del self.pushed[pair]
+            self.held.pop(pair, None)
+            log.info(kv(event="application_unassigned", cluster=pair.cluster, app=pair.app,
+                        revision=rendering.revision))
+        for key in [k for k, r in self.rollouts.items() if k[0] == env.name
+                    and not any(Pair(c, r.application) in assigned for c in r.candidate)]:
+            del self.rollouts[key]
+        return {pair.cluster for pair in gone}
 
     def _start_rollouts(self, env: _Environment, rendering: Rendering) -> None:
         fleet = rendering.fleet

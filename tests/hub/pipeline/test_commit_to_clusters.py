@@ -136,3 +136,24 @@ async def test_a_real_hub_process_takes_a_commit_from_its_webhook_to_an_agent(tm
 async def image_is(access, image: str) -> bool:
     live = await access.get(ObjectRef("apps/v1", "Deployment", "ml", "inference"))
     return live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == image
+
+
+async def test_an_application_removed_from_the_fleet_leaves_the_desired_state(stack_factory) -> None:
+    stack = stack_factory(["stg-1"])
+    extra = FLEET + """\
+  - name: settings
+    source: {path: apps/settings}
+    destination: {namespace: ml}
+    syncPolicy: {automated: {}}
+"""
+    first = stack.commit({**repo_files("v1"), "fleet.yaml": extra,
+                          "apps/settings/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"}, "two")
+    await stack.start(interval=0.3)
+    await stack.eventually(lambda: stack.runs("stg-1", "settings", first), message="settings synced")
+    second = stack.commit({"fleet.yaml": FLEET}, "remove settings")
+    await stack.eventually(lambda: [a.name for a in stack.hub.hub.desired_state("stg-1").applications]
+                           == ["inference"], message="settings left the desired state")
+    await stack.eventually(lambda: (r := stack.hub.hub.status("stg-1")) is not None
+                           and [a.name for a in r.applications] == ["inference"], message="no longer reported")
+    assert stack.runs("stg-1", "inference", first), "inference did not change: it keeps its revision"
+    assert second != first
