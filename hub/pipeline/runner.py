@@ -15,8 +15,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import git
 from aiohttp import web
 
+from hub.changes import Promotion, Rollback, promote, rollback
 from hub.fleet.load import FleetError, load_fleet
 from hub.fleet.model import Fleet
 from hub.pipeline.service import Pipeline
@@ -53,6 +55,7 @@ class SourcePipeline:
         self.fleet: Fleet | None = None
         self.refusals: dict[str, Refusal] = {}
         self.watcher = SourceWatcher(self.mirror, {}, self._on_revision, interval=interval)
+        self.work_dir = Path(data_dir) / "source" / "work"
 
     async def start(self) -> None:
         await asyncio.to_thread(self.mirror.ensure)
@@ -101,6 +104,51 @@ class SourcePipeline:
         if status.state == "trusted":
             return None
         return Refusal(environment, sha, status.message)
+
+    # ---- rollback and promotion: Git commits the pipeline then rolls out ------------------------------------
+
+    async def rollback(self, application: str, target: str, reason: str, author: str) -> Rollback:
+        """Revert the commit that last changed `application` on `target` (a cluster or an environment) on the
+        ref its environment tracks, and push it; the pipeline takes it from there like any commit."""
+        ref = self._tracked_ref(target)
+        clone = await asyncio.to_thread(self._work_clone)
+        done = await asyncio.to_thread(rollback, clone, ref, application, target, reason, author)
+        log.info(kv(event="rollback_pushed", app=application, target=target, commit=done.commit,
+                    reverted=done.reverted, author=author, reason=reason))
+        self.watcher.nudge()
+        return done
+
+    async def promote(self, environment: str, overlay_dir: str, image: str, new_tag: str, model_version: str,
+                      author: str, **options: str) -> Promotion:
+        """Write a new image tag and the coupled model version into `overlay_dir` in one commit on the ref
+        `environment` tracks, and push it."""
+        ref = self._tracked_ref(environment)
+        clone = await asyncio.to_thread(self._work_clone)
+        done = await asyncio.to_thread(promote, clone, ref, overlay_dir, image, new_tag, model_version, author,
+                                       **options)
+        log.info(kv(event="promotion_pushed", environment=environment, image=image, tag=new_tag,
+                    model_version=model_version, commit=done.commit, author=author))
+        self.watcher.nudge()
+        return done
+
+    def _tracked_ref(self, target: str) -> str:
+        fleet = self.fleet
+        if fleet is None:
+            raise ValueError("fleet.yaml has not been read yet: no ref to change")
+        name = target.split(":", 1)[1] if ":" in target else target
+        if name in fleet.environments:
+            ref = fleet.environments[name].ref
+        else:
+            ref = fleet.environment_for(name).ref  # KeyError naming the cluster when it is neither
+        return "HEAD" if ref == "HEAD" else ref.removeprefix("refs/heads/")
+
+    def _work_clone(self) -> str:
+        """The hub's working clone of the repository (made from the remote on first use), for commits."""
+        path = self.work_dir
+        if not (path / ".git").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            git.Repo.clone_from(self.mirror.url, path)
+        return str(path)
 
     def describe(self) -> dict:
         status = self.watcher.status()

@@ -1,14 +1,10 @@
-"""Rollback and promotion as Git operations, end to end: the revert commit lands on the tracked branch and the
-clusters return to the previous image; a promotion changes the image and the model version in one commit."""
+"""Rollback and promotion as Git operations the hub exposes, end to end: the revert commit lands on the tracked
+branch and the clusters return to the previous image; a promotion changes the image and the model version in
+one commit."""
 
 from __future__ import annotations
 
-import asyncio
-
-import git
-
 from agent.cluster import ObjectRef
-from hub.changes import promote, rollback
 from tests.hub.pipeline.conftest import deployment_yaml
 
 FLEET = """\
@@ -52,10 +48,9 @@ async def model_version(stack, cluster: str) -> str | None:
     return models[0]["data"]["MODEL_VERSION"] if len(models) == 1 else None
 
 
-def working_clone(stack, tmp_path) -> git.Repo:
+def accept_pushes(stack) -> None:
     with stack.repo.config_writer() as config:  # the test's "remote" has a work tree: let pushes update it
         config.set_value("receive", "denyCurrentBranch", "updateInstead")
-    return git.Repo.clone_from(str(stack.repo_dir), tmp_path / "clone")
 
 
 async def test_rollback_reverts_the_last_change_and_the_clusters_follow(stack_factory, tmp_path) -> None:
@@ -66,9 +61,8 @@ async def test_rollback_reverts_the_last_change_and_the_clusters_follow(stack_fa
     bad = stack.commit({"apps/inference/kustomization.yaml": kustomization("v2", "m2")}, "model v2")
     await stack.eventually(lambda: all(stack.runs(c, "inference", bad) for c in CLUSTERS), timeout=60,
                            message="v2 everywhere")
-    clone = working_clone(stack, tmp_path)
-    done = await asyncio.to_thread(rollback, clone.working_dir, "main", "inference", "staging",
-                                   "v2 answers wrong", AUTHOR)
+    accept_pushes(stack)
+    done = await stack.source.rollback("inference", "staging", "v2 answers wrong", AUTHOR)
     assert done.reverted == bad
     head = stack.repo.commit("main")
     assert head.hexsha == done.commit and "v2 answers wrong" in head.message and bad in head.message
@@ -85,9 +79,8 @@ async def test_promotion_changes_image_and_model_version_in_one_commit(stack_fac
                   "apps/inference/deployment.yaml": deployment_yaml(),
                   "apps/inference/kustomization.yaml": kustomization("v1", "m1")}, "v1")
     await stack.start(interval=0.3)
-    clone = working_clone(stack, tmp_path)
-    done = await asyncio.to_thread(promote, clone.working_dir, "main", "apps/inference", "model-server", "v3", "m3",
-                                   AUTHOR)
+    accept_pushes(stack)
+    done = await stack.source.promote("staging", "apps/inference", "model-server", "v3", "m3", AUTHOR)
     head = stack.repo.commit("main")
     assert head.hexsha == done.commit and list(head.stats.files) == ["apps/inference/kustomization.yaml"]
     text = (stack.repo_dir / "apps/inference/kustomization.yaml").read_text()
