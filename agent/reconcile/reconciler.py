@@ -86,7 +86,7 @@ class Reconciler:
         if app is None:
             self._emit(fleet_pb2.Event(type=fleet_pb2.SYNC_FAILED, application=request.application,
                                        message=f"sync request for unknown application {request.application}",
-                                       details_json=f'{{"request_id": "{request.request_id}"}}'))
+                                       details_json=json.dumps({"request_id": request.request_id})))
             return
         await app.sync_request(request)
 
