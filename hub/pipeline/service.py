@@ -101,6 +101,8 @@ class Pipeline:
         self.reports: dict[Pair, ClusterReport] = {}
         self.requested: set[tuple[str, str, str]] = set()  # (cluster, application, revision) sync requests sent
         self._known_clusters: set[str] = set()
+        self._rollout_marks: dict[tuple[str, str], tuple[str, int, str]] = {}  # (phase, step, revision) last told
+        self.listeners: list[Callable[[str, dict], None]] = []  # (kind, data): what the audit log and alerts hear
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -131,6 +133,15 @@ class Pipeline:
                 await self.apply()
             except Exception:
                 log.exception("event=pipeline_apply_failed")
+
+    def emit(self, kind: str, data: dict) -> None:
+        """Tell the listeners (the audit recorder, notifications, the API's stream); a failing listener is logged
+        and never stops the pipeline."""
+        for listener in list(self.listeners):
+            try:
+                listener(kind, data)
+            except Exception:
+                log.exception("event=pipeline_listener_failed kind=%s", kind)
 
     # ---- inputs ---------------------------------------------------------------------------------------------
 
@@ -168,16 +179,36 @@ class Pipeline:
                 if rollout.application == app.name and cluster in rollout.candidate:
                     rollout.state.observe(cluster, seen)
 
-    async def approve(self, environment: str, application: str, revision: str, approver: str) -> ApprovalState:
-        """Record an approval of `revision` of `application` in `environment`; syncs follow once enough."""
+    async def approve(self, environment: str, application: str, revision: str, approver: str,
+                      region: str | None = None) -> ApprovalState:
+        """Record an approval of `revision` of `application` in `environment` (for `region`'s clusters only when a
+        region is given: an approver scoped to one region approves for it alone); syncs follow once enough."""
         env = self.environments.get(environment)
-        required = self._required_approvals(env) if env is not None else 1
-        state = await asyncio.to_thread(self.approvals.approve, environment, application, revision, approver,
+        if env is None or env.fleet is None:
+            raise KeyError(f"no environment {environment!r} has been rendered")
+        required = self._required_approvals(env)
+        book = f"{environment}@{region}" if region else environment
+        state = await asyncio.to_thread(self.approvals.approve, book, application, revision, approver,
                                         datetime.now(UTC), required=required)
-        log.info(kv(event="approved", environment=environment, app=application, revision=revision,
-                    approver=approver, approvals=len(state.approvers), required=required))
+        log.info(kv(event="approved", environment=environment, region=region or "", app=application,
+                    revision=revision, approver=approver, approvals=len(state.approvers), required=required))
+        self.emit("approval", {"environment": environment, "region": region or "", "application": application,
+                               "revision": revision, "approver": approver, "required": required,
+                               "approvals": len(state.approvers)})
         await self.apply()
         return state
+
+    def approvals_for(self, env: _Environment, cluster: str, application: str, revision: str) -> ApprovalState:
+        """The approvals that count for `cluster`: the environment's and its region's."""
+        required = self._required_approvals(env)
+        region = next((c.region for c in env.fleet.clusters if c.name == cluster), "") if env.fleet else ""
+        whole = self.approvals.state(env.name, application, revision, required)
+        regional = self.approvals.state(f"{env.name}@{region}", application, revision, required) if region else None
+        approvers = list(whole.approvers)
+        for name in regional.approvers if regional is not None else []:
+            if all(name.casefold() != known.casefold() for known in approvers):
+                approvers.append(name)
+        return ApprovalState(approvers=approvers, required=required, satisfied=len(approvers) >= required)
 
     async def resume(self, environment: str, application: str) -> None:
         """Resume a halted rollout (it forgets the failures of its current step)."""
@@ -272,6 +303,10 @@ class Pipeline:
                 env = self.environments[rollout.environment]
                 decision = rollout.state.decide(now)
                 rollout.decision = decision
+                mark = (decision.phase, decision.step, rollout.state.revision)
+                if self._rollout_marks.get((rollout.environment, rollout.application)) != mark:
+                    self._rollout_marks[(rollout.environment, rollout.application)] = mark
+                    self.emit("rollout", self._rollout_json(rollout))
                 for cluster in decision.release:
                     if self._release(env, rollout, cluster, moment):
                         changed_clusters.add(cluster)
@@ -316,6 +351,13 @@ class Pipeline:
         stored = await self.sessions.push(cluster, state)
         log.info(kv(event="cluster_pushed", cluster=cluster, generation=stored.generation,
                     applications=len(entries)))
+        region = next((c.region for c in env.fleet.clusters if c.name == cluster), "") \
+            if env is not None and env.fleet is not None else ""
+        self.emit("pushed", {"cluster": cluster, "region": region, "environment": env.name if env else "",
+                             "revision": stored.revision, "generation": stored.generation,
+                             "content_hash": stored.content_hash,
+                             "applications": [{"name": e.name, "revision": e.revision,
+                                               "content_hash": e.content_hash} for e in entries]})
 
     def _required_approvals(self, env: _Environment) -> int:
         if env.fleet is None:
@@ -330,7 +372,7 @@ class Pipeline:
             env = self._environment_of(pair.cluster)
             if env is None or env.fleet is None:
                 continue
-            state = self.approvals.state(env.name, pair.app, entry.revision, self._required_approvals(env))
+            state = self.approvals_for(env, pair.cluster, pair.app, entry.revision)
             if not state.satisfied:
                 continue
             application = env.fleet.application(pair.app, pair.cluster)
@@ -359,8 +401,11 @@ class Pipeline:
         for pair, entry in sorted(self.pushed.items()):
             env = self._environment_of(pair.cluster)
             if entry.manual and env is not None and (pair.cluster, pair.app, entry.revision) not in self.requested:
-                state = self.approvals.state(env.name, pair.app, entry.revision, self._required_approvals(env))
-                pending.append({"environment": env.name, "cluster": pair.cluster, "application": pair.app,
+                state = self.approvals_for(env, pair.cluster, pair.app, entry.revision)
+                region = next((c.region for c in env.fleet.clusters if c.name == pair.cluster), "") \
+                    if env.fleet else ""
+                pending.append({"environment": env.name, "region": region, "cluster": pair.cluster,
+                                "application": pair.app,
                                 "revision": entry.revision, "approvers": state.approvers,
                                 "required": state.required, "held": self.held.get(pair, "")})
         return {
