@@ -92,7 +92,23 @@ class SourcePipeline:
             log.error(kv(event="revision_refused", environment=name, revision=sha, reason=refusal.reason))
             return
         self.refusals.pop(name, None)
+        self._tell_revision(name, sha)
         await self.pipeline.on_revision(name, sha)
+
+    def _tell_revision(self, environment: str, sha: str) -> None:
+        """The commit an environment moves to, for the audit log (author, committer, signature state)."""
+        try:
+            info = self.mirror.commit_info(sha)
+        except (OSError, ValueError) as exc:
+            log.warning(kv(event="commit_info_failed", revision=sha, error=str(exc)))
+            return
+        env = self.fleet.environments.get(environment) if self.fleet is not None else None
+        policy = env.signatures if env is not None else None
+        self.pipeline.emit("revision", {
+            "environment": environment, "revision": sha, "ref": env.ref if env is not None else "",
+            "author": f"{info.author} <{info.author_email}>", "committer": f"{info.committer} <{info.committer_email}>",
+            "subject": info.subject, "committed_at": info.time.timestamp(),
+            "signature": "trusted" if policy is not None and policy.required else "not checked"})
 
     def _check_signature(self, environment: str, sha: str) -> Refusal | None:
         env = self.fleet.environments.get(environment) if self.fleet is not None else None

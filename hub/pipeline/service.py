@@ -218,6 +218,19 @@ class Pipeline:
         rollout.state.resume(self.clock())
         await self.apply()
 
+    async def abort(self, environment: str, application: str, actor: str) -> str:
+        """Stop a rollout where it is: nothing more is released (what was released stays); the phase it ends in."""
+        rollout = self.rollouts.get((environment, application))
+        if rollout is None:
+            raise KeyError(f"no rollout of {application} in environment {environment}")
+        decision = rollout.state.decide(self.clock())
+        if decision.phase == "Succeeded":
+            raise ValueError(f"the rollout of {application} in {environment} has already succeeded")
+        rollout.state.halted_reason = f"aborted by {actor}"
+        log.warning(kv(event="rollout_aborted", environment=environment, app=application, actor=actor))
+        await self.apply()
+        return "Halted"
+
     # ---- deciding -------------------------------------------------------------------------------------------
 
     def _record_errors(self, env: _Environment, rendering: Rendering) -> None:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -65,7 +64,9 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     source.add_argument("--trusted-keys", metavar="FILE", nargs="*", default=[],
                         help="armored GPG public keys of signers (environments[].signatures.trustedKeys)")
     source.add_argument("--http-listen", metavar="HOST:PORT", default="127.0.0.1:7080",
-                        help="the hub's HTTP side: webhook and GET /api/v1/pipeline (default 127.0.0.1:7080)")
+                        help="the hub's HTTP side: REST API, webhook, /metrics, /healthz (default 127.0.0.1:7080)")
+    source.add_argument("--config", metavar="FILE",
+                        help="the hub's config file (its `notifications:` section: sinks, subscriptions, templates)")
     parser.add_argument("--metrics-port", metavar="PORT", type=int,
                         help="serve Prometheus /metrics on this port (on the --listen host)")
     parser.add_argument("--heartbeat-interval", metavar="SECONDS", type=float, default=DEFAULT_HEARTBEAT_INTERVAL,
@@ -181,49 +182,29 @@ async def serve(args: argparse.Namespace) -> int:
             with contextlib.suppress(ValueError):
                 loop.remove_signal_handler(signum)
         if pipeline is not None:
-            await pipeline.stop()
+            await pipeline.stop()  # type: ignore[attr-defined]
         await handle.stop(2.0)
         if runner is not None:
             await runner.cleanup()
     return 0
 
 
-@dataclass
-class _RunningPipeline:
-    source: object  # hub.pipeline.runner.SourcePipeline
-    pipeline: object  # hub.pipeline.Pipeline
-    http: web.AppRunner
+async def _start_pipeline(handle: HubHandle, args: argparse.Namespace) -> object:
+    """The hub's operator side for `--repo`: store, pipeline and Git source, recorder, notifications, REST API.
+    This command is the hub's composition point: the operator side sits on top of the session layer, so it is
+    imported here."""
+    from hub.operator.server import start_operator
+    from hub.source import load_credentials
 
-    async def stop(self) -> None:
-        await self.source.stop()  # type: ignore[attr-defined]
-        await self.pipeline.stop()  # type: ignore[attr-defined]
-        await self.http.cleanup()
-
-
-async def _start_pipeline(handle: HubHandle, args: argparse.Namespace) -> _RunningPipeline:
-    """The Git pipeline of `--repo`: mirror, watcher, pipeline, and the HTTP side (webhook, state). This command
-    is the hub's composition point: the pipeline sits on top of the session layer, so it is imported here."""
-    from hub.pipeline import Pipeline
-    from hub.pipeline.http import serve_http
-    from hub.pipeline.runner import SourcePipeline
-    from hub.source import import_keys, load_credentials
-
-    data_dir = Path(args.data_dir)
     secret = Path(args.webhook_secret_file).read_bytes().strip() if args.webhook_secret_file else None
-    credentials = load_credentials(args.repo_credentials)
-    pipeline = Pipeline(handle.hub, data_dir / "source" / "mirror.git", data_dir)
-    source = SourcePipeline(pipeline, data_dir, args.repo, credentials=credentials, interval=args.poll_interval,
-                            fleet_ref=args.fleet_ref, webhook_secret=secret)
-    if args.trusted_keys:
-        await asyncio.to_thread(import_keys, source.keyring_dir, args.trusted_keys)
-    await pipeline.start()
-    await source.start()
     host, port = split_host_port(args.http_listen)
-    http, bound = await serve_http(source, host, port)
-    log.info(kv(event="pipeline_started", repo=source.mirror.display_url, http=f"{host}:{bound}",
-                webhook=secret is not None, poll_interval=args.poll_interval))
-    print(f"fleetline hub pipeline on http://{host}:{bound}/api/v1/pipeline", flush=True)
-    return _RunningPipeline(source, pipeline, http)
+    operator = await start_operator(
+        handle, args.data_dir, args.repo, http_host=host, http_port=port,
+        credentials=load_credentials(args.repo_credentials), poll_interval=args.poll_interval,
+        fleet_ref=args.fleet_ref, webhook_secret=secret, trusted_keys=list(args.trusted_keys),
+        config=args.config)
+    print(f"fleetline hub pipeline on http://{host}:{operator.port}/api/v1/pipeline", flush=True)
+    return operator
 
 
 def main(argv: list[str] | None = None) -> int:

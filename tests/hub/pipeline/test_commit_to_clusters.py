@@ -11,6 +11,7 @@ from aiohttp import ClientSession
 
 from agent.cluster import ClusterAccess, ObjectRef
 from agent.runtime import Agent
+from hub.api.tokens import ApiTokenStore
 from kubesim.cluster import ClusterOptions
 from tests.hub.pipeline.conftest import SECRET, deployment_yaml, kustomization
 from tests.kubesim.conftest import ClusterThread
@@ -99,6 +100,7 @@ async def test_a_real_hub_process_takes_a_commit_from_its_webhook_to_an_agent(tm
     stack = stack_factory(["stg-1"])  # used for the repository, the cluster and the agent only
     first = stack.commit(repo_files("v1"), "v1")
     (tmp_path / "secret").write_bytes(SECRET)
+    token = ApiTokenStore.in_data_dir(tmp_path / "hub-process").create("ci", "viewer")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "fleetline.cli", "hub", "--listen", "127.0.0.1:0", "--insecure", "--data-dir",
         str(tmp_path / "hub-process"), "--repo", str(stack.repo_dir), "--poll-interval", "3600",
@@ -124,7 +126,8 @@ async def test_a_real_hub_process_takes_a_commit_from_its_webhook_to_an_agent(tm
         second = stack.commit({"apps/inference/kustomization.yaml": kustomization("v2")}, "model v2")
         assert await stack.webhook({"ref": "refs/heads/main", "after": second}) == 202
         await stack.eventually(lambda: image_is(access, "model-server:v2"), timeout=30, message="v2 applied")
-        async with ClientSession() as client, client.get(pipeline_url) as response:
+        async with ClientSession() as client, client.get(
+                pipeline_url, headers={"Authorization": f"Bearer {token}"}) as response:
             state = await response.json()
         assert state["environments"]["staging"]["revision"] == second
         assert state["source"]["revisions"]["staging"] == second and first != second
