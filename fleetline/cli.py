@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("hub", "hub-token"), "hub.sessions.cli", "add_hub_parser"),
     (("agent",), "agent.cli", "add_agent_parser"),
     (("tokens",), "hub.api.cli", "add_tokens_parser"),
+    (("audit",), "hub.store.cli", "add_audit_parser"),
     (("status", "diff", "sync", "approve", "approvals", "rollout", "history", "rollback", "promote"),
      "hub.client.cli", "add_operator_parsers"),
 )
