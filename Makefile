@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/render.py
 	$(PY) bench/sessions.py
 	$(PY) bench/agent.py
+	$(PY) bench/store.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py
