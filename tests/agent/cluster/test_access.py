@@ -197,7 +197,11 @@ async def test_delete_propagation_orphans_dependents(access: ClusterAccess, sim:
 
     await eventually(replica_sets, message="the Deployment's ReplicaSet")
     assert await access.delete(ObjectRef("apps/v1", "Deployment", "default", "web"), propagation="Orphan")
-    assert await access.get(ObjectRef("apps/v1", "Deployment", "default", "web")) is None
+
+    async def gone() -> bool:  # the orphan finalizer is removed by the garbage collector, a moment later
+        return await access.get(ObjectRef("apps/v1", "Deployment", "default", "web")) is None
+
+    await eventually(gone, message="the Deployment deleted")
     assert len(await replica_sets()) == 1  # orphaned, not collected
 
 

@@ -5,6 +5,8 @@ from a real HTTP proxy in front of it (tests/agent/cluster/proxy.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent.cluster import ClusterAccess, ObjectRef, Watch, WatchEvent
@@ -48,7 +50,7 @@ async def test_watch_lists_first_with_added_for_every_object(access: ClusterAcce
     events = await collect(watch, lambda ev: len(ev) == 2)
     assert sorted(summary(events)) == [("ADDED", "a"), ("ADDED", "b")]
     assert all(e.object["apiVersion"] == "v1" and e.object["kind"] == "ConfigMap" for e in events)
-    assert watch.synced.is_set()
+    await asyncio.wait_for(watch.synced.wait(), 2.0)  # set right after the first list's events (same loop hop)
 
 
 async def test_watch_resumes_after_the_server_ends_the_stream(sim: ClusterThread) -> None:

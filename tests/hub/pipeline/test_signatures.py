@@ -61,8 +61,18 @@ def signed_commit(stack, home: Path, fingerprint: str, files: dict[str, str], me
     return stack.repo.head.commit.hexsha
 
 
-async def test_an_unsigned_commit_is_refused_and_a_trusted_signed_one_goes_through(stack_factory, tmp_path) -> None:
-    fingerprint, public = make_key(tmp_path / "signer")
+@pytest.fixture
+def signer_home(tmp_path: Path):
+    """A GNUPGHOME for the throwaway key; its gpg-agent is stopped afterwards (gpg starts one per home)."""
+    home = tmp_path / "signer"
+    yield home
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": str(home)},
+                   capture_output=True, check=False)
+
+
+async def test_an_unsigned_commit_is_refused_and_a_trusted_signed_one_goes_through(stack_factory, tmp_path,
+                                                                                   signer_home) -> None:
+    fingerprint, public = make_key(signer_home)
     stack = stack_factory(["stg-1"])
     unsigned = stack.commit({"fleet.yaml": FLEET % fingerprint, "apps/inference/deployment.yaml": deployment_yaml(),
                              "apps/inference/kustomization.yaml": kustomization("v1")}, "unsigned v1")
@@ -72,7 +82,7 @@ async def test_an_unsigned_commit_is_refused_and_a_trusted_signed_one_goes_throu
     assert refused[0]["environment"] == "staging" and refused[0]["revision"] == unsigned
     assert "not signed" in refused[0]["reason"]
     assert stack.app_status("stg-1", "inference") is None and await stack.image("stg-1") is None
-    signed = signed_commit(stack, tmp_path / "signer", fingerprint,
+    signed = signed_commit(stack, signer_home, fingerprint,
                            {"apps/inference/kustomization.yaml": kustomization("v2")}, "signed v2")
     await stack.eventually(lambda: stack.runs("stg-1", "inference", signed), timeout=30, message="signed v2 deployed")
     assert await stack.image("stg-1") == "model-server:v2"
