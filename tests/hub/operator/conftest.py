@@ -32,6 +32,7 @@ class OperatorStack(Stack):
 
     operator: OperatorHub | None = None
     api_url = ""
+    config: Path | None = None  # the hub's config file (notifications), when a test sets one
 
     async def start(self, *, interval: float = 60.0, settings: Settings | None = None) -> None:  # type: ignore[override]
         for name in self.cluster_names:
@@ -41,7 +42,7 @@ class OperatorStack(Stack):
                                    fsync=False)
         self.operator = await start_operator(self.hub, self.root / "hub", str(self.repo_dir), http_port=0,
                                              poll_interval=interval, webhook_secret=b"webhook-secret", fsync=False,
-                                             tick=0.2)
+                                             tick=0.2, config=self.config)
         self.pipeline = self.operator.pipeline
         self.source = self.operator.source
         self.api_url = f"http://127.0.0.1:{self.operator.port}"
