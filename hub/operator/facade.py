@@ -19,10 +19,10 @@ from google.protobuf.json_format import MessageToDict
 from hub.api.errors import Conflict, NotFound, Unprocessable
 from hub.api.facade import AuditQuery, HubFacade, PromoteRequest
 from hub.changes import ChangeError
-from hub.fleet.model import Fleet
+from hub.fleet.model import Cluster, Fleet
 from hub.operator.recorder import Recorder
 from hub.pipeline.runner import SourcePipeline
-from hub.sessions.service import SessionHub
+from hub.sessions.service import SessionHub, SessionInfo
 from hub.store import AuditDraft, verify
 from hub.store import AuditQuery as StoreQuery
 from hub.store import kinds as audit
@@ -77,9 +77,8 @@ class LiveFacade(HubFacade):
 
     # ---- reading -------------------------------------------------------------------------------------------
 
-    def _summary(self, name: str) -> dict:
-        cluster = self._fleet().cluster(name)
-        session = next((info for info in self.sessions.registry() if info.cluster == name), None)
+    def _summary(self, cluster: Cluster, session: SessionInfo | None) -> dict:
+        name = cluster.name
         desired = self.sessions.desired_state(name)
         report = self.sessions.status(name)
         apps = []
@@ -92,13 +91,17 @@ class LiveFacade(HubFacade):
                 "revision": desired.revision if desired is not None else "",
                 "generation": desired.generation if desired is not None else 0, "applications": apps}
 
+    def _session(self, name: str) -> SessionInfo | None:
+        return next((info for info in self.sessions.registry() if info.cluster == name), None)
+
     async def fleet(self) -> list[dict]:
-        return [self._summary(c.name) for c in self._fleet().clusters]
+        sessions = {info.cluster: info for info in self.sessions.registry()}  # one snapshot, not one per cluster
+        return [self._summary(c, sessions.get(c.name)) for c in self._fleet().clusters]
 
     async def cluster(self, cluster: str) -> dict:
         await self.cluster_scope(cluster)
-        summary = self._summary(cluster)
-        session = next((info for info in self.sessions.registry() if info.cluster == cluster), None)
+        session = self._session(cluster)
+        summary = self._summary(self._fleet().cluster(cluster), session)
         summary["session"] = None if session is None else {
             "session_id": session.session_id, "peer": session.peer, "protocol": session.protocol,
             "auth": session.auth, "connected_at": _time(session.connected_at),
