@@ -189,8 +189,16 @@ class Recorder:
 
     # ---- the pipeline ---------------------------------------------------------------------------------------
 
+    def fetched(self, result: str, seconds: float) -> None:
+        """The Git source fetched (the watcher's hook): Argo CD-named Git metrics."""
+        self.metrics.git_request("fetch", result)
+        self.metrics.git_fetch(seconds)
+
     def _pipeline_changed(self, kind: str, data: dict) -> None:
         draft: AuditDraft | None = None
+        if kind == "rendered":
+            self.metrics.render(float(data.get("seconds", 0.0)))
+            return
         if kind == "revision":
             draft = audit.revision_seen(data["environment"], data["revision"], author=data.get("author", ""),
                                         committer=data.get("committer", ""),

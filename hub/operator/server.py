@@ -72,6 +72,7 @@ async def start_operator(handle: HubHandle, data_dir: str | Path, repo: str, *, 
     if trusted_keys:
         import_keys(source.keyring_dir, trusted_keys)
     recorder = Recorder(handle.hub, pipeline, store, FleetMetrics(registry), notifier)
+    source.watcher.on_fetch = recorder.fetched
     facade = LiveFacade(handle.hub, source, recorder)
     app = build_app(facade, ApiTokenStore.in_data_dir(data_dir),
                     metrics_registries=[registry, source.watcher.metrics.registry],

@@ -152,7 +152,10 @@ class Pipeline:
             if env is None:
                 env = self.environments[environment] = _Environment(
                     environment, EnvironmentTrack(environment, self.repo_path, self.renderer))
+            began = time.perf_counter()
             rendering = await asyncio.to_thread(env.track.render, revision)
+            self.emit("rendered", {"environment": environment, "revision": revision,
+                                   "seconds": time.perf_counter() - began, "ok": not rendering.error})
             env.revision = rendering.revision
             if rendering.error:
                 env.error = rendering.error

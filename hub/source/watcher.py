@@ -96,6 +96,8 @@ class SourceWatcher:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._inflight: concurrent.futures.Future[object] | None = None
         self.metrics.last_success_age.set_function(self._age)
+        # told after every fetch: (result "success" | "failure", seconds); the hub's Argo CD-named metrics listen
+        self.on_fetch: Callable[[str, float], None] | None = None
 
     @property
     def revisions(self) -> dict[str, str]:
@@ -216,6 +218,8 @@ class SourceWatcher:
         now = self.clock()
         self.metrics.fetches.labels("success").inc()
         self.metrics.fetch_seconds.observe(max(0.0, now - started))
+        if self.on_fetch is not None:
+            self.on_fetch("success", max(0.0, now - started))
         if self.stale:
             log.info(kv(event="source_recovered", url=self.mirror.display_url, failures=self.failures))
         self.stale, self.last_error, self.failures, self.last_success_at = False, None, 0, now
@@ -224,6 +228,8 @@ class SourceWatcher:
     def _failed(self, error: str, started: float) -> None:
         self.metrics.fetches.labels("failure").inc()
         self.metrics.fetch_seconds.observe(max(0.0, self.clock() - started))
+        if self.on_fetch is not None:
+            self.on_fetch("failure", max(0.0, self.clock() - started))
         self.stale, self.last_error = True, error
         self.failures += 1
         self.metrics.stale.set(1)

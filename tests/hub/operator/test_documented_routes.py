@@ -69,3 +69,27 @@ def _keys(document: dict, schema: dict) -> set[str]:
         name = schema["$ref"].rsplit("/", 1)[1]
         schema = document["components"]["schemas"][name]
     return set(schema.get("required", []))
+
+
+async def test_the_hub_metrics_carry_the_argo_cd_names_with_values(operator_stack) -> None:
+    stack = operator_stack(["stg-1"])
+    first = stack.commit({"fleet.yaml": FLEET, "apps/inference/deployment.yaml": deployment_yaml(),
+                          "apps/inference/kustomization.yaml": kustomization("v1")}, "v1")
+    await stack.start(interval=0.3)
+    await stack.eventually(lambda: stack.runs("stg-1", "inference", first), timeout=30, message="v1 synced")
+
+    async def scrape() -> str:
+        async with ClientSession() as client, client.get(stack.api_url + "/metrics") as response:
+            return await response.text()
+
+    text = await stack.eventually(lambda: _has(scrape(), 'fleetline_app_info{'), message="app_info")
+    for needle in ('fleetline_app_info{', 'sync_status="Synced"', 'fleetline_cluster_connected{cluster="stg-1"',
+                   'fleetline_app_sync_total{', 'fleetline_git_request_total{result="success",type="fetch"}',
+                   'fleetline_git_fetch_seconds_count', 'fleetline_render_seconds_count',
+                   'fleetline_revision_age_seconds{', 'fleetline_hub_connected_agents 1.0'):
+        assert needle in text, needle
+
+
+async def _has(text_coroutine, needle: str) -> str | None:
+    text = await text_coroutine
+    return text if needle in text else None
