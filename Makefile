@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(PY) bench/sessions.py
 	$(PY) bench/agent.py
 	$(PY) bench/store.py
+	$(PY) bench/api.py
+	$(PY) bench/hub.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py
