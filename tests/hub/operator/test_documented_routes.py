@@ -82,14 +82,14 @@ async def test_the_hub_metrics_carry_the_argo_cd_names_with_values(operator_stac
         async with ClientSession() as client, client.get(stack.api_url + "/metrics") as response:
             return await response.text()
 
-    text = await stack.eventually(lambda: _has(scrape(), 'fleetline_app_info{'), message="app_info")
-    for needle in ('fleetline_app_info{', 'sync_status="Synced"', 'fleetline_cluster_connected{cluster="stg-1"',
-                   'fleetline_app_sync_total{', 'fleetline_git_request_total{result="success",type="fetch"}',
-                   'fleetline_git_fetch_seconds_count', 'fleetline_render_seconds_count',
-                   'fleetline_revision_age_seconds{', 'fleetline_hub_connected_agents 1.0'):
-        assert needle in text, needle
+    needles = ('fleetline_app_info{', 'sync_status="Synced"', 'fleetline_cluster_connected{cluster="stg-1"',
+               'fleetline_app_sync_total{', 'fleetline_git_request_total{result="success",type="fetch"}',
+               'fleetline_git_fetch_seconds_count', 'fleetline_render_seconds_count',
+               'fleetline_revision_age_seconds{', 'fleetline_hub_connected_agents 1.0')
+    # sessions are noticed by the recorder's half-second look at the registry: wait for every series
+    await stack.eventually(lambda: _has_all(scrape(), needles), timeout=10, message="every metric")
 
 
-async def _has(text_coroutine, needle: str) -> str | None:
+async def _has_all(text_coroutine, needles: tuple[str, ...]) -> bool:
     text = await text_coroutine
-    return text if needle in text else None
+    return all(needle in text for needle in needles)
