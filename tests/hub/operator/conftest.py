@@ -26,6 +26,25 @@ from tests.kubesim.conftest import ClusterThread
 
 ROOT = Path(__file__).resolve().parents[3]
 
+# One staging cluster in eu with an automated, self-healing application: the fleet of most operator tests.
+STAGING_FLEET = """\
+apiVersion: fleetline.io/v1alpha1
+kind: Fleet
+metadata: {name: ml}
+spec:
+  environments:
+    staging: {ref: main}
+  clusters:
+  - {name: stg-1, region: eu, environment: staging}
+  applications:
+  - name: inference
+    source: {path: apps/inference}
+    destination: {namespace: ml}
+    syncPolicy:
+      automated: {prune: true, selfHeal: true}
+      syncOptions: [CreateNamespace=true]
+"""
+
 
 class OperatorStack(Stack):
     """`Stack` with the whole operator side instead of the bare pipeline."""

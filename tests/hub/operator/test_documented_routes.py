@@ -8,25 +8,10 @@ import json
 from aiohttp import ClientSession
 
 from hub.api.openapi import openapi_document
+from tests.hub.operator.conftest import STAGING_FLEET
 from tests.hub.pipeline.conftest import deployment_yaml, kustomization
 
-FLEET = """\
-apiVersion: fleetline.io/v1alpha1
-kind: Fleet
-metadata: {name: ml}
-spec:
-  environments:
-    staging: {ref: main}
-  clusters:
-  - {name: stg-1, region: eu, environment: staging}
-  applications:
-  - name: inference
-    source: {path: apps/inference}
-    destination: {namespace: ml}
-    syncPolicy:
-      automated: {prune: true, selfHeal: true}
-      syncOptions: [CreateNamespace=true]
-"""
+FLEET = STAGING_FLEET
 VALUES = {"cluster": "stg-1", "app": "inference", "application": "inference", "env": "staging",
           "environment": "staging", "name": "ops"}
 QUERIES = {"/api/v1/audit/report": "?region=eu&since=2020-01-01&format=json"}
