@@ -181,8 +181,10 @@ class Repo:
     def _git(self, *args: str) -> str:
         env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-        return subprocess.run(["git", *args], cwd=self.path, env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=self.path, env=env, check=False, capture_output=True, text=True)
+        if done.returncode != 0:  # say why: a bare CalledProcessError hides git's message
+            raise RuntimeError(f"git {' '.join(args)} in {self.path} exited {done.returncode}: {done.stderr.strip()}")
+        return done.stdout.strip()
 
     def _write(self, files: dict[str, str]) -> None:
         for name, text in files.items():
