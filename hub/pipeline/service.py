@@ -37,6 +37,7 @@ from hub.plan.desired import Renderer
 from hub.plan.impact import Pair
 from hub.rollout import ClusterReport, Decision, RolloutState
 from hub.sessions.service import SessionHub, kv
+from hub.sessions.subscriptions import SubscriptionOverflow
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Pipeline:
         self.requested: set[tuple[str, str, str]] = set()  # (cluster, application, revision) sync requests sent
         self._known_clusters: set[str] = set()
         self._rollout_marks: dict[tuple[str, str], tuple[str, int, str]] = {}  # (phase, step, revision) last told
+        self._reported = asyncio.Event()  # status reports arrived since the last apply()
         self.listeners: list[Callable[[str, dict], None]] = []  # (kind, data): what the audit log and alerts hear
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -111,8 +113,8 @@ class Pipeline:
     # ---- lifecycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        status = self.sessions.subscribe_status()
-        self._tasks = [asyncio.create_task(self._follow_status(status)), asyncio.create_task(self._timer())]
+        self._tasks = [asyncio.create_task(self._follow_status()), asyncio.create_task(self._apply_on_reports()),
+                       asyncio.create_task(self._timer())]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -128,12 +130,31 @@ class Pipeline:
             except Exception:  # the pipeline must outlive a bug in one evaluation
                 log.exception("event=pipeline_apply_failed")
 
-    async def _follow_status(self, subscription: object) -> None:
-        async for cluster, report in subscription:  # type: ignore[attr-defined]
-            self.observe(cluster, report)
+    async def _follow_status(self) -> None:
+        """Every status report feeds the rollouts at once; one `apply()` per burst of reports follows (an
+        `apply()` per report costs rounds over every cluster for every cluster at 1,000 clusters). A subscription
+        that falls behind is taken again, and the reports it may have missed are read back from the sessions."""
+        while True:
+            subscription = self.sessions.subscribe_status()
+            for cluster in list(self._known_clusters):
+                report = self.sessions.status(cluster)
+                if report is not None:
+                    self.observe(cluster, report)
+            self._reported.set()
+            try:
+                async for cluster, report in subscription:
+                    self.observe(cluster, report)
+                    self._reported.set()
+            except SubscriptionOverflow:
+                log.warning("event=pipeline_fell_behind stream=status action=resubscribed")
+
+    async def _apply_on_reports(self) -> None:
+        while True:
+            await self._reported.wait()
+            self._reported.clear()
             try:
                 await self.apply()
-            except Exception:
+            except Exception:  # the pipeline must outlive a bug in one evaluation
                 log.exception("event=pipeline_apply_failed")
 
     def emit(self, kind: str, data: dict) -> None:
