@@ -18,7 +18,6 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 import git  # noqa: E402
 from aiohttp import ClientSession  # noqa: E402
 
+from bench.record import commit  # noqa: E402
 from fleetline.wire import fleet_pb2  # noqa: E402
 from hub.api.tokens import ApiTokenStore  # noqa: E402
 from hub.operator.server import start_operator  # noqa: E402
@@ -97,14 +97,6 @@ async def run(clusters: int, requests: int) -> dict:
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000,
             "max_ms": latencies[-1] * 1000}
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> int:

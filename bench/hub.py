@@ -77,6 +77,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import commit, ok  # noqa: E402
+
 APP = "inference"
 NAMESPACE = "ml"
 SECRET = b"bench-webhook-secret"
@@ -517,18 +519,6 @@ def run_size(n: int, commits: int, app: str, args: argparse.Namespace) -> dict:
 
 
 # -- the report -----------------------------------------------------------------------------------------------
-def commit_of_repo() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def ok(good: bool) -> str:
-    return "met" if good else "**missed**"
-
-
 def summary(results: list[Commit]) -> dict:
     lasts = [r.last for r in results]
     pooled = [t for r in results for t in r.latencies]
@@ -547,7 +537,7 @@ APPS = {"deployment": "Deployment (1 replica; the commit changes its image tag)"
 
 def format_report(runs: list[dict], args: argparse.Namespace, load_before: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"## hub pipeline: {now}, commit {commit_of_repo()}",
+    lines = [f"## hub pipeline: {now}, commit {commit()}",
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, load average {load_before} "
              f"before, {load_average()} after (the benchmark's own agent threads count in it). "
              "`.venv/bin/python bench/hub.py` with "

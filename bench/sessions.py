@@ -50,7 +50,6 @@ import pstats
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.session.client import HANDSHAKE_TIMEOUT  # noqa: E402
+from bench.record import commit, ok  # noqa: E402
 from fleetline import protocol  # noqa: E402
 from fleetline.wire import fleet_pb2, fleet_pb2_grpc  # noqa: E402
 
@@ -512,16 +512,6 @@ def run(n: int, args: argparse.Namespace) -> dict:
     return figures
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def ok(good: bool) -> str:
-    return "met" if good else "**missed**"
 
 
 def format_report(runs: list[dict], args: argparse.Namespace) -> str:

@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import commit, ok  # noqa: E402
 from hub.store import kinds  # noqa: E402
 from hub.store.records import AuditDraft, ClusterRecord  # noqa: E402
 from hub.store.report import report  # noqa: E402
@@ -271,16 +272,6 @@ def report_figures(directory: Path) -> dict:
 
 
 # -- the record -----------------------------------------------------------------------------------------------
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def ok(good: bool) -> str:
-    return "met" if good else "**missed**"
 
 
 def format_report(f: dict, args: argparse.Namespace) -> str:
