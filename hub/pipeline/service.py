@@ -106,6 +106,7 @@ class Pipeline:
         self._known_clusters: set[str] = set()
         self._rollout_marks: dict[tuple[str, str], tuple[str, int, str]] = {}  # (phase, step, revision) last told
         self._reported = asyncio.Event()  # status reports arrived since the last apply()
+        self._places: dict[str, tuple[str, str]] = {}  # cluster -> (environment, region), per good rendering
         self.listeners: list[Callable[[str, dict], None]] = []  # (kind, data): what the audit log and alerts hear
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -186,6 +187,8 @@ class Pipeline:
                              action="keeping the last good revision"))
                 return
             env.error, env.fleet, env.good_revision = "", rendering.fleet, rendering.revision
+            self._places.update({c.name: (c.environment, c.region) for c in rendering.fleet.clusters
+                                 if c.environment == environment})
             self._record_errors(env, rendering)
             self._load_pushed(rendering)
             dropped = self._drop_unassigned(env, rendering)
@@ -227,7 +230,7 @@ class Pipeline:
     def approvals_for(self, env: _Environment, cluster: str, application: str, revision: str) -> ApprovalState:
         """The approvals that count for `cluster`: the environment's and its region's."""
         required = self._required_approvals(env)
-        region = next((c.region for c in env.fleet.clusters if c.name == cluster), "") if env.fleet else ""
+        region = self._region_of(cluster)
         whole = self.approvals.state(env.name, application, revision, required)
         regional = self.approvals.state(f"{env.name}@{region}", application, revision, required) if region else None
         approvers = list(whole.approvers)
@@ -397,9 +400,8 @@ class Pipeline:
         stored = await self.sessions.push(cluster, state)
         log.info(kv(event="cluster_pushed", cluster=cluster, generation=stored.generation,
                     applications=len(entries)))
-        region = next((c.region for c in env.fleet.clusters if c.name == cluster), "") \
-            if env is not None and env.fleet is not None else ""
-        self.emit("pushed", {"cluster": cluster, "region": region, "environment": env.name if env else "",
+        self.emit("pushed", {"cluster": cluster, "region": self._region_of(cluster),
+                             "environment": env.name if env else "",
                              "revision": stored.revision, "generation": stored.generation,
                              "content_hash": stored.content_hash,
                              "applications": [{"name": e.name, "revision": e.revision,
@@ -432,11 +434,12 @@ class Pipeline:
                                              prune=entry.sync_policy.automated.prune)
 
     def _environment_of(self, cluster: str) -> _Environment | None:
-        for env in self.environments.values():
-            if env.fleet is not None and any(c.name == cluster and c.environment == env.name
-                                             for c in env.fleet.clusters):
-                return env
-        return None
+        place = self._places.get(cluster)
+        return self.environments.get(place[0]) if place is not None else None
+
+    def _region_of(self, cluster: str) -> str:
+        place = self._places.get(cluster)
+        return place[1] if place is not None else ""
 
     # ---- what the rest of the hub shows ---------------------------------------------------------------------
 
@@ -448,9 +451,8 @@ class Pipeline:
             env = self._environment_of(pair.cluster)
             if entry.manual and env is not None and (pair.cluster, pair.app, entry.revision) not in self.requested:
                 state = self.approvals_for(env, pair.cluster, pair.app, entry.revision)
-                region = next((c.region for c in env.fleet.clusters if c.name == pair.cluster), "") \
-                    if env.fleet else ""
-                pending.append({"environment": env.name, "region": region, "cluster": pair.cluster,
+                pending.append({"environment": env.name, "region": self._region_of(pair.cluster),
+                                "cluster": pair.cluster,
                                 "application": pair.app,
                                 "revision": entry.revision, "approvers": state.approvers,
                                 "required": state.required, "held": self.held.get(pair, "")})
