@@ -254,7 +254,12 @@ class SyncEngine:
         if options.replace:
             outcome.message = await self._replace(body, live, force=options.force)
             return
-        self._wrote(await self.access.apply(body))
+        try:
+            self._wrote(await self.access.apply(body))
+        except UnknownKind:
+            # a CRD an earlier wave installed can be Established before discovery has caught up: ask once more
+            await self.access.kinds.refresh()
+            self._wrote(await self.access.apply(body))
         outcome.message = "configured" if live is not None else "created"
 
     async def _replace(self, obj: dict, live: dict | None, *, force: bool) -> str:
