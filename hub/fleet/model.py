@@ -9,6 +9,7 @@ user of Argo CD recognises them. Durations keep the text the user wrote beside t
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -386,11 +387,15 @@ class Fleet:
     application_files: tuple[str, ...] = ()
     file: str = "fleet.yaml"
 
+    @functools.cached_property
+    def _clusters_by_name(self) -> dict[str, Cluster]:
+        return {cluster.name: cluster for cluster in self.clusters}
+
     def cluster(self, name: str) -> Cluster:
         """The cluster called `name`; KeyError (with a did-you-mean) when there is none."""
-        for cluster in self.clusters:
-            if cluster.name == name:
-                return cluster
+        found = self._clusters_by_name.get(name)
+        if found is not None:
+            return found
         raise KeyError(f"no cluster {name!r} in {self.file}{_did_you_mean(name, [c.name for c in self.clusters])}")
 
     def environment_for(self, cluster: str | Cluster) -> Environment:

@@ -78,11 +78,7 @@ class Recorder:
 
     def place(self, cluster: str) -> tuple[str, str]:
         """The cluster's (region, environment) by fleet.yaml ("" when unknown)."""
-        for env in self.pipeline.environments.values():
-            for known in env.fleet.clusters if env.fleet is not None else ():
-                if known.name == cluster:
-                    return known.region, known.environment
-        return "", ""
+        return self.pipeline.place(cluster)
 
     async def start(self) -> None:
         self.pipeline.listeners.append(self._pipeline_changed)

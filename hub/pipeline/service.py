@@ -441,6 +441,11 @@ class Pipeline:
         place = self._places.get(cluster)
         return place[1] if place is not None else ""
 
+    def place(self, cluster: str) -> tuple[str, str]:
+        """The cluster's (region, environment) by the last good rendering of fleet.yaml ("" when unknown)."""
+        environment, region = self._places.get(cluster, ("", ""))
+        return region, environment
+
     # ---- what the rest of the hub shows ---------------------------------------------------------------------
 
     def describe(self) -> dict:
