@@ -2,7 +2,7 @@
 
 Owns the flags and process wiring: the cluster (a kubeconfig, or the pod's service account when run in a
 cluster, as the Helm chart does), credentials for the hub from files, the reconciler's tunables, logging,
-SIGTERM/SIGINT, and the /metrics endpoint.
+SIGTERM/SIGINT, and the HTTP port (/metrics, /healthz, /readyz: agent/endpoints.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from agent.cluster import ClusterAccess, ConfigError
+from agent.endpoints import Readiness, build_app, serve
 from agent.reconcile import Settings
 from agent.runtime import Agent
 from agent.session.client import Credentials, SessionRefused, TlsCredentials, TokenCredentials
@@ -43,7 +44,8 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     parser.add_argument("--ca", type=Path, help="CA certificate (PEM) that signed the hub's certificate")
     parser.add_argument("--insecure", action="store_true",
                         help="plain text, no TLS (loopback hub addresses only; for tests and demos)")
-    parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port at /metrics")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="the agent's HTTP port: Prometheus /metrics, /healthz (liveness), /readyz (readiness)")
     add_logging_arguments(parser)
     parser.add_argument("--outbox-capacity", type=int, default=10_000, help="events kept while the hub is away")
     cluster = parser.add_argument_group("cluster access")
@@ -90,17 +92,14 @@ def credentials_from_args(args: argparse.Namespace) -> Credentials:
     return None
 
 
-async def serve_metrics(registry: CollectorRegistry, port: int) -> web.AppRunner:
-    async def metrics(_request: web.Request) -> web.Response:
-        body = generate_latest(registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+async def serve_metrics(registry: CollectorRegistry, port: int, readiness: Readiness | None = None) -> web.AppRunner:
+    """The agent's HTTP port: /metrics, /healthz, and /readyz with `readiness` (agent/endpoints.py)."""
+    return await serve(build_app(registry, readiness), port)
 
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
-    return runner
+
+def agent_readiness(agent: Agent) -> Readiness:
+    """/readyz of this agent: connected to its cluster and the API server answering; the hub is not asked."""
+    return Readiness(agent.cluster_ready.is_set, agent.access.ping, lambda: str(agent.session.state))
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -119,7 +118,14 @@ async def _main(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stop)
-    runner = await serve_metrics(agent.registry, args.metrics_port) if args.metrics_port else None
+    runner = None
+    if args.metrics_port is not None:
+        try:
+            runner = await serve_metrics(agent.registry, args.metrics_port, agent_readiness(agent))
+        except OSError as exc:
+            print(f"fleetline agent: --metrics-port {args.metrics_port}: cannot listen: {exc}", file=sys.stderr)
+            return 2
+        log.info("event=http_listening port=%d paths=/metrics,/healthz,/readyz", runner.addresses[0][1])
     try:
         await agent.run()
     except SessionRefused as exc:

@@ -199,6 +199,13 @@ class ClusterAccess:
             raise InvalidObject(f"{ref}: {exc}") from None
 
     # -- reads -------------------------------------------------------------------------------------------------------
+    async def ping(self, timeout: float = 3.0) -> dict:
+        """`GET /version` with a short timeout, outside the QPS bucket and the request threads: whether the API
+        server answers now (the agent's readiness probe asks). Raises ClusterError when it does not."""
+        if self._closing.is_set():
+            raise ClusterError(0, "Closed", "the cluster access is closed", None)
+        return await asyncio.to_thread(self.transport.request, "GET", "/version", timeout=timeout)
+
     async def get(self, ref: ObjectRef) -> dict | None:
         """The live object, or None when it does not exist."""
         rk, ref = await self._locate(ref)

@@ -43,9 +43,10 @@ class Transport:
             raise ClusterError(0, "ConnectionError", f"{type(exc).__name__}: {exc}", ref) from exc
 
     def request(self, method: str, path: str, *, query: Query | None = None, body: Any = None,
-                content_type: str | None = None, ref: ObjectRef | None = None) -> dict:
-        """One request; the decoded JSON response body ({} when empty)."""
-        response = self._send(method, path, query, body, content_type, self.timeout, ref)
+                content_type: str | None = None, ref: ObjectRef | None = None,
+                timeout: float | None = None) -> dict:
+        """One request; the decoded JSON response body ({} when empty). `timeout` overrides the default."""
+        response = self._send(method, path, query, body, content_type, timeout or self.timeout, ref)
         try:
             data = response.data
         except (urllib3.exceptions.HTTPError, OSError) as exc:

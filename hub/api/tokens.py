@@ -210,6 +210,29 @@ class ApiTokenStore:
             self._write()
         return secret
 
+    def ensure(self, name: str, role: str, secret: str) -> tuple[str, Token]:
+        """Register a secret the operator chose (`fleetline hub --admin-token-file`, the Helm chart's first admin
+        token) as token `name`, idempotently: a hub restarted with the same file changes nothing. Returns
+        ("created" | "exists" | "revoked", the token): "exists" when this secret is already a token (of any
+        name), "revoked" when it is a revoked one (it stays revoked). TokenNameTaken when `name` belongs to
+        another secret (names are never reused); TokenError for a weak secret."""
+        check_token_request(name, role, (), ())
+        if len(secret) < 16 or any(c.isspace() for c in secret):
+            raise TokenError("the token must be at least 16 characters without whitespace "
+                             "(e.g. `openssl rand -hex 24`)")
+        digest = secret_hash(secret)
+        with self._locked():
+            for record in self._records:
+                if hmac.compare_digest(record.digest, digest):
+                    return ("revoked" if record.token.revoked else "exists"), record.token
+            if any(r.token.name == name for r in self._records):
+                raise TokenNameTaken(f"a token named {name!r} exists with another secret (names are never reused): "
+                                     "give the new secret another name, or put the old secret back")
+            token = Token(name, role, created_at=self._clock())
+            self._records.append(_Record(token, digest))
+            self._write()
+        return "created", token
+
     def revoke(self, name: str) -> Token:
         """Revoke the token `name` (it stays listed, refused with reason "revoked_token"); returns it."""
         with self._locked():

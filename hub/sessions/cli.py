@@ -61,6 +61,11 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "FLEETLINE_GIT_* environment variables); never logged")
     source.add_argument("--webhook-secret-file", metavar="FILE",
                         help="the shared secret of POST /api/v1/webhooks/git (GitHub X-Hub-Signature-256)")
+    source.add_argument("--admin-token-file", metavar="FILE",
+                        help="a secret (16+ characters) to register at start as an admin API token (the first "
+                             "admin, e.g. from a Kubernetes Secret); idempotent, a revoked one stays revoked")
+    source.add_argument("--admin-token-name", metavar="NAME", default="admin",
+                        help="the name of that token in the audit log (default admin)")
     source.add_argument("--trusted-keys", metavar="FILE", nargs="*", default=[],
                         help="armored GPG public keys of signers (environments[].signatures.trustedKeys)")
     source.add_argument("--http-listen", metavar="HOST:PORT", default="127.0.0.1:7080",
@@ -147,6 +152,8 @@ async def serve(args: argparse.Namespace) -> int:
     tokens = TokenStore(args.tokens) if args.tokens else None
     if args.repo and args.desired_state:
         raise ValueError("give --repo (desired state from Git) or --desired-state (from files), not both")
+    if args.admin_token_file:
+        register_admin_token(args)
     if tls is not None and tls.client_ca is None and tokens is None:
         raise ValueError("with TLS, authenticate agents with --client-ca (client certificates) and/or --tokens")
     handle = await start_hub(args.listen, args.data_dir, tokens, tls, args.insecure, args.heartbeat_interval,
@@ -187,6 +194,32 @@ async def serve(args: argparse.Namespace) -> int:
         if runner is not None:
             await runner.cleanup()
     return 0
+
+
+def register_admin_token(args: argparse.Namespace) -> None:
+    """`--admin-token-file`: the secret in that file becomes the admin API token `--admin-token-name`, once. The
+    secret is never logged. ValueError (exit 2) naming the file and the fix when it cannot be."""
+    from hub.api.tokens import ApiTokenStore, TokenError
+
+    if not args.repo:
+        raise ValueError("--admin-token-file needs --repo: API tokens exist on the hub's HTTP API only")
+    path = Path(args.admin_token_file)
+    secret = path.read_text(encoding="utf-8").strip()
+    if not secret:
+        raise ValueError(f"{path}: the admin token file is empty (put a secret in it, e.g. `openssl rand -hex 24`)")
+    try:
+        outcome, token = ApiTokenStore.in_data_dir(args.data_dir).ensure(args.admin_token_name, "admin", secret)
+    except TokenError as exc:
+        raise ValueError(f"{path} (--admin-token-file): {exc}") from None
+    if outcome == "revoked":
+        log.warning(kv(event="admin_token_revoked", token=token.name, file=path,
+                       action="not re-enabled; to bootstrap again, put a new secret in the file and a new --admin-token-name"))
+    elif token.role != "admin":
+        log.warning(kv(event="admin_token_not_admin", token=token.name, role=token.role, file=path,
+                       action="this secret is an existing token with another role; it is left as it is"))
+    else:
+        log.info(kv(event="admin_token_registered" if outcome == "created" else "admin_token_present",
+                    token=token.name, role=token.role))
 
 
 async def _start_pipeline(handle: HubHandle, args: argparse.Namespace) -> object:
