@@ -26,13 +26,22 @@ PROMTOOL_INSTALL = command -v promtool >/dev/null 2>&1 || { command -v apt-get >
 	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	prometheus >/dev/null) || echo "promtool not installed: its checks will be skipped"; }
 
+# Debian's Chromium for the dashboard's browser tests (playwright drives /usr/bin/chromium; it never downloads a
+# browser); best effort: tests/dashboard skips without it.
+CHROMIUM_INSTALL = test -x /usr/bin/chromium || { command -v apt-get >/dev/null 2>&1 && \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	chromium chromium-driver >/dev/null) || echo "chromium not installed: the browser tests will be skipped"; }
+
 test: $(STAMP) lint
 	@$(PROMTOOL_INSTALL)
+	@$(CHROMIUM_INSTALL)
 	$(PY) scripts/fetch_helm.py $(HELM_ORACLE)
 	FLEETLINE_HELM=$$(test -x $(HELM_ORACLE) && echo $(abspath $(HELM_ORACLE))) $(VENV)/bin/pytest -q
 
+# kubesim clusters, the hub and an agent per cluster on overlays-example (state in .demo/); Ctrl-C stops it all.
+# DEMO_FLAGS passes more, e.g. `make demo DEMO_FLAGS=--check` (the tour, non-interactively, timed).
 demo: $(STAMP)
-	$(VENV)/bin/fleetline sim --clusters us-east-1,us-west-2,eu-west-1 --port 0 --gpus-per-node 4 --kubeconfig-dir .demo/kubeconfigs
+	$(VENV)/bin/fleetline demo --workdir .demo $(DEMO_FLAGS)
 
 bench: $(STAMP)
 	$(PY) bench/kubesim.py
@@ -42,6 +51,8 @@ bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/api.py
 	$(PY) bench/hub.py
+	@$(CHROMIUM_INSTALL)
+	$(PY) bench/dashboard.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py

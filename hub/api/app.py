@@ -22,6 +22,8 @@ from hub.api.handlers import Handlers
 from hub.api.metrics import ApiMetrics
 from hub.api.openapi import openapi_bytes
 from hub.api.tokens import ApiTokenStore
+from hub.dashboard import PUBLIC_PATHS as DASHBOARD_PATHS
+from hub.dashboard import dashboard_routes
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ def build_app(facade: HubFacade, tokens: ApiTokenStore, *, metrics_registries: I
               api_metrics: ApiMetrics | None = None) -> web.Application:
     """The API over `facade` and `tokens`. `/metrics` renders `metrics_registries` then the API's own registry;
     `extra_routes` (e.g. the Git webhook) are mounted as they are, behind the same authentication (the webhook's
-    path is public: it checks its own HMAC)."""
+    path is public: it checks its own HMAC). The web dashboard (`/` and `/ui/...`, hub.dashboard) is mounted too,
+    public: the page holds no data and reads the API with the user's token."""
     metrics = api_metrics or ApiMetrics()
     stopping = asyncio.Event()
     handlers = Handlers(facade, tokens, openapi=openapi_bytes(),
@@ -43,11 +46,13 @@ def build_app(facade: HubFacade, tokens: ApiTokenStore, *, metrics_registries: I
                         stopping=stopping)
     routes = handlers.routes()
     roles = {(route.method, route.path): route.role for route in routes}
+    roles.update({("GET", path): None for path in DASHBOARD_PATHS})  # the web page holds no data: no token
     app = web.Application(middlewares=[_metrics_middleware(metrics), _error_middleware(facade, metrics),
                                        auth_middleware(tokens, roles)])
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler)
     app.add_routes(list(extra_routes))
+    app.add_routes(dashboard_routes())
     app[STOPPING] = stopping
 
     async def end_streams(_app: web.Application) -> None:

@@ -1,10 +1,11 @@
 """Authentication and roles: the middleware that turns `Authorization: Bearer <token>` into the caller's Token.
 
-Public routes (health, readiness, metrics, the OpenAPI document, the Git webhook with its own HMAC) need no
-token. Every other route needs a valid token (else 401: `missing_token`, `malformed_token`, `unknown_token`,
-`revoked_token`) whose role includes the route's role (else 403 `insufficient_role`). Routes the API does not
-know (mounted through `extra_routes`) need a viewer for GET and an admin for anything else. Scope checks need
-the request's body and happen in the handlers (hub.api.scope). The error middleware audits every 401 and 403.
+Public routes (health, readiness, metrics, the OpenAPI document, the Git webhook with its own HMAC, and the web
+dashboard's page and assets, which `build_app` marks public) need no token. Every other route needs a valid token (else
+401: `missing_token`, `malformed_token`, `unknown_token`, `revoked_token`) whose role includes the route's role (else
+403 `insufficient_role`). Routes the API does not know (mounted through `extra_routes`) need a viewer for GET and an
+admin for anything else. Scope checks need the request's body and happen in the handlers (hub.api.scope). The error
+middleware audits every 401 and 403.
 """
 
 from __future__ import annotations

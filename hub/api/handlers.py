@@ -58,6 +58,7 @@ class Handlers:
             Route("GET", "/readyz", self.readyz, None),
             Route("GET", "/metrics", self.metrics, None),
             Route("GET", "/api/v1/openapi.json", self.openapi_document, None),
+            Route("GET", "/api/v1/whoami", self.whoami, "viewer"),
             Route("GET", "/api/v1/fleet", self.fleet, "viewer"),
             Route("GET", "/api/v1/clusters/{cluster}", self.cluster, "viewer"),
             Route("GET", APP_PATH, self.application, "viewer"),
@@ -103,6 +104,12 @@ class Handlers:
         return web.Response(body=self.openapi, content_type="application/json")
 
     # ---- fleet, clusters, applications ---------------------------------------------------------------------
+
+    async def whoami(self, request: web.Request) -> web.Response:
+        check_query(request, ())
+        token: Token = request[CALLER]
+        return web.json_response({"name": token.name, "role": token.role, "regions": list(token.regions),
+                                  "environments": list(token.environments)})
 
     async def fleet(self, request: web.Request) -> web.Response:
         check_query(request, ())

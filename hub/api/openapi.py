@@ -99,6 +99,9 @@ SCHEMAS: dict = {
     "CreatedToken": {"allOf": [obj({"token": {**STR, "description": "the secret: shown once, never again"}}),
                                ref("Token")]},
     "Tokens": obj({"tokens": array(ref("Token"))}),
+    "Caller": obj({"name": STR, "role": {"enum": ["viewer", "operator", "admin"]},
+                   "regions": {**STRS, "description": "the token's regions; empty: every region"},
+                   "environments": {**STRS, "description": "the token's environments; empty: every environment"}}),
     "SyncRequest": obj({"revision": {**STR, "description": "default: the desired state's revision"},
                         "prune": {**BOOL, "description": "delete objects no longer in Git"}}, required=[]),
     "ApproveRequest": obj({"environment": STR, "application": STR, "revision": STR,
@@ -186,6 +189,8 @@ PATHS: dict = {
                                   tag="operations", content_type="text/plain")},
     "/api/v1/openapi.json": {"get": operation("This document", None, (200, "the OpenAPI 3.1 document",
                                                                       {"type": "object"}), tag="operations")},
+    "/api/v1/whoami": {"get": operation("The calling token: its name, role and scopes (what it may see and do)",
+                                        "viewer", (200, "the caller", ref("Caller")), tag="tokens")},
     "/api/v1/fleet": {"get": operation("Clusters by region: connection, sync, health, revision", "viewer",
                                        (200, "the clusters in the token's scope", ref("Fleet")))},
     "/api/v1/clusters/{cluster}": {
