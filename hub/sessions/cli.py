@@ -213,7 +213,8 @@ def register_admin_token(args: argparse.Namespace) -> None:
         raise ValueError(f"{path} (--admin-token-file): {exc}") from None
     if outcome == "revoked":
         log.warning(kv(event="admin_token_revoked", token=token.name, file=path,
-                       action="not re-enabled; to bootstrap again, put a new secret in the file and a new --admin-token-name"))
+                       action="not re-enabled; to bootstrap again, put a new secret in the file and a new "
+                              "--admin-token-name"))
     elif token.role != "admin":
         log.warning(kv(event="admin_token_not_admin", token=token.name, role=token.role, file=path,
                        action="this secret is an existing token with another role; it is left as it is"))
