@@ -3,8 +3,10 @@
 `Agent.run()` starts the session at once (so the hub sees the cluster and the cached desired state is handed
 over before any dial) and connects to the Kubernetes API beside it, retrying with backoff while the API server
 is unreachable; desired states wait for the cluster, then go to the reconciler (latest wins, as the session
-hands them over). Events go into the session's durable outbox, status reports to the session (latest wins).
-Both share one Prometheus registry, which `fleetline agent --metrics-port` serves.
+hands them over). A sync request waits (a few seconds at most) for the reconciler to hold the revision it names:
+the hub sends a release's desired state and, when it is already approved, its sync request right after, and the
+two may arrive in either order. Events go into the session's durable outbox, status reports to the session
+(latest wins). Both share one Prometheus registry, which `fleetline agent --metrics-port` serves.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from fleetline.wire import fleet_pb2
 
 log = logging.getLogger(__name__)
 
+SYNC_REQUEST_GRACE = 5.0  # seconds a sync request waits for the desired state it names
+
 
 class Agent:
     """See the module docstring."""
@@ -42,10 +46,12 @@ class Agent:
                                      resync_interval=resync_interval, unsettled_refresh=unsettled_refresh)
         self.session = AgentSession(hub_address, cluster, region, cache_dir, credentials, insecure=insecure,
                                     on_desired_state=self._desired_state,
-                                    on_sync_request=self.reconciler.sync_request,
+                                    on_sync_request=self._sync_request,
                                     outbox_capacity=outbox_capacity, registry=self.registry,
                                     **session_options)  # type: ignore[arg-type]
         self.cluster_ready = asyncio.Event()
+        self._applied = asyncio.Condition()
+        self._requests: set[asyncio.Task[None]] = set()
 
     def _emit(self, event: fleet_pb2.Event) -> None:
         self.session.emit(event)
@@ -55,7 +61,37 @@ class Agent:
 
     async def _desired_state(self, state: fleet_pb2.DesiredState) -> None:
         await self.cluster_ready.wait()
-        await self.reconciler.apply_desired_state(state)
+        try:
+            await self.reconciler.apply_desired_state(state)
+        finally:
+            async with self._applied:
+                self._applied.notify_all()
+
+    def _holds(self, request: fleet_pb2.SyncRequest) -> bool:
+        """Whether the reconciler holds the application at the revision `request` names."""
+        app = self.reconciler.apps.get(request.application)
+        desired = app.desired if app is not None else None
+        return desired is not None and (not request.revision or desired.revision == request.revision)
+
+    async def _sync_request(self, request: fleet_pb2.SyncRequest) -> None:
+        """Hand `request` to the reconciler once it holds the application at the request's revision, or
+        `SYNC_REQUEST_GRACE` seconds after the cluster is reachable (the reconciler then refuses it, saying why);
+        the session's reader is not held up meanwhile. The hub sends a release's desired state and its sync
+        request one right after the other, and either may arrive first."""
+        loop = asyncio.get_running_loop()
+
+        async def deliver() -> None:
+            await self.cluster_ready.wait()
+            deadline = loop.time() + SYNC_REQUEST_GRACE
+            async with self._applied:
+                while not self._holds(request) and (remaining := deadline - loop.time()) > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._applied.wait(), remaining)
+            await self.reconciler.sync_request(request)
+
+        task = asyncio.create_task(deliver())
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
 
     async def _connect_cluster(self) -> None:
         attempt = 0
@@ -82,6 +118,8 @@ class Agent:
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
+            for task in list(self._requests):
+                task.cancel()
             await self.reconciler.close()
             await self.access.close()
 

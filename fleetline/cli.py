@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("audit",), "hub.store.cli", "add_audit_parser"),
     (("status", "diff", "sync", "approve", "approvals", "rollout", "history", "rollback", "promote"),
      "hub.client.cli", "add_operator_parsers"),
+    (("demo",), "hub.demo.cli", "add_demo_parser"),
 )
 
 

@@ -227,6 +227,13 @@ def _cronjob(spec: dict) -> None:
         _template(job_spec)  # Job-level defaults are applied when the CronJob creates the Job
 
 
+def _cronjob_object(obj: dict) -> None:
+    _child(obj, "status")  # CronJobStatus is a struct, not a pointer: kube-apiserver returns `status: {}` at once
+    spec = _child(obj, "spec")
+    if spec is not None:
+        _cronjob(spec)
+
+
 def _service(obj: dict) -> None:
     spec = _child(obj, "spec")
     if spec is None:
@@ -334,7 +341,7 @@ _DEFAULTS = {
     ("apps", "StatefulSet"): _on_spec(_statefulset),
     ("apps", "DaemonSet"): _on_spec(_daemonset),
     ("batch", "Job"): _on_spec(_job),
-    ("batch", "CronJob"): _on_spec(_cronjob),
+    ("batch", "CronJob"): _cronjob_object,
     ("autoscaling", "HorizontalPodAutoscaler"): _on_spec(_hpa),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _on_spec(_crd),
 }

@@ -1,16 +1,26 @@
 """`fleetline tokens create|list|revoke`: manage the hub's API tokens in its data directory (no hub needed).
 
 A running hub reads the token file again at its next request, so a token created or revoked here works, or stops
-working, at once. Exit codes: 0 done, 1 no such token (revoke), 2 bad input or an unreadable token file.
+working, at once. Creating and revoking are recorded in the hub's audit log (`<data-dir>/fleetline.db`, the same
+hash chain the running hub appends to; SQLite serializes the two writers) as `credential_issued` and
+`credential_revoked`, with the local user as the actor: the database is opened before the token file is touched,
+so a token is never created unaudited (a create whose audit entry cannot be written is revoked again). Exit
+codes: 0 done, 1 no such token (revoke), 2 bad input, an unreadable token file or audit log.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import socket
 import sys
 
-from hub.api.tokens import FILE_NAME, ROLES, ApiTokenStore, Token, TokenError
+from hub.api.tokens import FILE_NAME, ROLES, ApiTokenStore, Token, TokenError, check_token_request
+from hub.store import AuditDraft, SqliteStore, StoreError
+from hub.store import kinds as audit
+
+VIA = "fleetline tokens"
 
 EPILOG_CREATE = """examples:
   fleetline tokens create --data-dir /var/lib/fleetline --name ci --role viewer
@@ -66,13 +76,55 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
                         help=f"the hub's data directory (the tokens are in DIR/{FILE_NAME})")
 
 
+def local_actor() -> str:
+    """Who runs this command, as the audit log's actor: `user@host` of the local account."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = "unknown-user"
+    return f"{user}@{socket.gethostname() or 'localhost'}"
+
+
+def _open_audit(data_dir: str) -> SqliteStore:
+    try:
+        return SqliteStore.open(data_dir)
+    except StoreError as exc:
+        raise StoreError(f"{exc} (the audit log records every token created or revoked; nothing was changed)") \
+            from exc
+
+
+def _audit(store: SqliteStore, kind: str, token: Token) -> None:
+    store.append_audit([AuditDraft(kind, actor=local_actor(),
+                                   data={"credential": "api-token", "via": VIA, **token.to_json()})])
+
+
 def run_create(args: argparse.Namespace) -> int:
     try:
-        secret = ApiTokenStore.in_data_dir(args.data_dir).create(args.name, args.role, args.regions,
-                                                                 args.environments)
+        check_token_request(args.name, args.role, args.regions, args.environments)
+        tokens = ApiTokenStore.in_data_dir(args.data_dir)
+        store = _open_audit(args.data_dir)
+    except (TokenError, OSError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        secret = tokens.create(args.name, args.role, args.regions, args.environments)
+        created = tokens.get(args.name)
+        if created is None:
+            raise TokenError(f"token {args.name!r} is not in {tokens.path} after it was created; is another "
+                             "process rewriting the file?")
+        try:
+            _audit(store, audit.CREDENTIAL_ISSUED, created)
+        except (StoreError, OSError) as exc:
+            tokens.revoke(args.name)
+            print(f"error: {store.where}: cannot record the new token in the audit log ({exc}); token "
+                  f"{args.name!r} was revoked again: fix the data directory and create a token of another name",
+                  file=sys.stderr)
+            return 2
     except (TokenError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        store.close()
     print(secret)
     print(f"created {args.role} token {args.name!r}{_scope_words(args.regions, args.environments)}; it is shown "
           "only this once", file=sys.stderr)
@@ -93,16 +145,33 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    store = ApiTokenStore.in_data_dir(args.data_dir)
     try:
-        if store.get(args.name) is None:
+        tokens = ApiTokenStore.in_data_dir(args.data_dir)
+        existing = tokens.get(args.name)
+        if existing is None:
             print(f"error: no token named {args.name!r}: `fleetline tokens list --data-dir {args.data_dir}` "
                   "shows the names", file=sys.stderr)
             return 1
-        store.revoke(args.name)
+        if existing.revoked:
+            print(f"token {args.name!r} was already revoked")
+            return 0
+        store = _open_audit(args.data_dir)
+    except (TokenError, OSError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        revoked = tokens.revoke(args.name)
+        try:
+            _audit(store, audit.CREDENTIAL_REVOKED, revoked)
+        except (StoreError, OSError) as exc:
+            print(f"error: {store.where}: token {args.name!r} is revoked, but the audit log could not record it "
+                  f"({exc})", file=sys.stderr)
+            return 2
     except (TokenError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        store.close()
     print(f"revoked token {args.name!r}")
     return 0
 

@@ -23,7 +23,7 @@ from hub.api.errors import Conflict, NotFound, Unavailable, Unprocessable
 
 __all__ = ["AuditQuery", "Conflict", "HubFacade", "NotFound", "PromoteRequest", "Unavailable", "Unprocessable"]
 
-STREAM_KINDS = ("status", "event", "pipeline")
+STREAM_KINDS = ("status", "event", "pipeline", "session")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,9 @@ class HubFacade(ABC):
 
     @abstractmethod
     async def diff(self, cluster: str, application: str) -> dict:
-        """{fields: [{object, path, desired, live, manager}], as_of: RFC 3339 | null}, Secret values redacted."""
+        """{fields: [{object, path, desired, live, manager}], as_of: RFC 3339 | null, pending: {revision,
+        from_revision, waiting_on, reason, fields: [{object, path, from, to}]} | null (a newer revision waiting for
+        the cluster: approval, sync window or rollout step)}, Secret values redacted."""
 
     @abstractmethod
     async def history(self, cluster: str, application: str) -> list[dict]:
@@ -98,8 +100,8 @@ class HubFacade(ABC):
 
     @abstractmethod
     async def pending_approvals(self) -> list[dict]:
-        """{environment, region, cluster, application, revision, approvers, required, held} per release
-        waiting for approvals."""
+        """{environment, region, cluster, application, revision, approvers, required, held, from_revision, diff}
+        per release waiting for approvals (`diff`: the path of the diff route that shows what it changes)."""
 
     @abstractmethod
     async def rollouts(self) -> list[dict]:

@@ -1,12 +1,13 @@
 """`fleetline audit log|verify|report` through the hub's API, for operators without the hub's database.
 
-Not registered by `add_operator_parsers`: `fleetline audit` reads the store directly (hub/store/cli.py), and
-the composition root decides how the two meet (e.g. these when --hub or FLEETLINE_HUB is given). The functions
-take a parsed Namespace and return the exit code; `add_api_audit_parser` registers them standalone.
+The `fleetline audit` command has one parser (hub/store/cli.py): it reads the database itself with --data-dir,
+and runs these coroutines (through `hub.client.runner.run_command`) when a hub is named with --hub or
+FLEETLINE_HUB. Each takes the client, the parsed Namespace and the terminal, and returns the exit code.
 
 Attributes read: connection (`hub`, `token`, `token_file`, `ca`, `insecure`, `color`); `log`: `region`,
-`cluster`, `kind`, `since`, `until`, `limit`, `output` (table|json); `verify`: `output`; `report`: `region`,
-`since`, `until`, `output` (json|csv|html), `out` (a file, else stdout).
+`cluster`, `application`, `kind` (a list), `since`, `until`, `limit`, `output_format` (table|json); `verify`:
+`expect`, `output_format` (text|json); `report`: `region`, `since`, `until`, `production_env`,
+`output_format` (json|csv|html, else from the suffix of `output`), `output` (a file, else stdout).
 """
 
 from __future__ import annotations
@@ -18,28 +19,12 @@ from pathlib import Path
 from hub.client.errors import FAILED, OK, UsageError
 from hub.client.http import HubClient
 from hub.client.output import Terminal, one_line, short_revision, show_time, table
-from hub.client.runner import add_common_arguments, run_command
 
 # Columns of the audit log table, from the entry fields that are present, in this order; the rest is DETAILS.
 LOG_COLUMNS = (("seq", "SEQ"), ("id", "ID"), ("time", "TIME"), ("at", "TIME"), ("timestamp", "TIME"),
                ("kind", "KIND"), ("actor", "ACTOR"), ("region", "REGION"), ("cluster", "CLUSTER"),
                ("application", "APP"), ("revision", "REVISION"))
 HIDDEN = {"hash", "prev_hash", "previous_hash"}
-
-
-def api_audit_log(args: argparse.Namespace) -> int:
-    """`audit log`: the audit entries matching the filters, as a table or the API's JSON."""
-    return run_command(_log, args)
-
-
-def api_audit_verify(args: argparse.Namespace) -> int:
-    """`audit verify`: exit 0 when the hub says the chain is intact, 1 naming the first broken entry."""
-    return run_command(_verify, args)
-
-
-def api_audit_report(args: argparse.Namespace) -> int:
-    """`audit report`: a region's compliance report (json, csv or html) to stdout or `--out FILE`."""
-    return run_command(_report, args)
 
 
 def audit_rows(entries: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -66,10 +51,36 @@ def audit_rows(entries: list[dict]) -> tuple[list[str], list[list[str]]]:
     return [title for _, title in columns] + ["DETAILS"], rows
 
 
-async def _log(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
-    answer = await client.audit(region=args.region, cluster=args.cluster, kind=args.kind, since=args.since,
-                                until=args.until, limit=args.limit)
-    if args.output == "json":
+def _only_local(args: argparse.Namespace, *flags: tuple[str, str]) -> None:
+    for attribute, flag in flags:
+        if getattr(args, attribute, None):
+            raise UsageError(f"{flag} works only on the hub's database (--data-dir DIR on the hub's machine), not "
+                             "through --hub")
+
+
+def _kinds(args: argparse.Namespace) -> list[str]:
+    return [k.strip() for item in getattr(args, "kind", None) or [] for k in str(item).split(",") if k.strip()]
+
+
+async def audit_log(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`audit log`: the audit entries matching the filters, as a table or the API's JSON. Several --kind: one
+    query per kind, merged by seq (the latest --limit of them)."""
+    _only_local(args, ("application", "--application"))
+    limit = getattr(args, "limit", None)
+    common = {"region": args.region, "cluster": args.cluster, "since": args.since, "until": args.until,
+              "limit": limit or None}
+    kinds = _kinds(args)
+    if len(kinds) <= 1:
+        answer = await client.audit(**common, kind=kinds[0] if kinds else None)
+    else:
+        merged: dict[object, dict] = {}
+        for kind in kinds:
+            for entry in (await client.audit(**common, kind=kind)).get("entries") or []:
+                if isinstance(entry, dict):
+                    merged[entry.get("seq", id(entry))] = entry
+        ordered = sorted(merged.values(), key=lambda e: e.get("seq") if isinstance(e.get("seq"), int) else 0)
+        answer = {"entries": ordered[-limit:] if limit else ordered}
+    if args.output_format == "json":
         terminal.json(answer)
         return OK
     entries = [e for e in answer.get("entries") or [] if isinstance(e, dict)]
@@ -82,9 +93,11 @@ async def _log(client: HubClient, args: argparse.Namespace, terminal: Terminal) 
     return OK
 
 
-async def _verify(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
+async def audit_verify(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`audit verify`: exit 0 when the hub says the chain is intact, 1 naming the first broken entry."""
+    _only_local(args, ("expect", "--expect"))
     answer = await client.audit_verify()
-    if args.output == "json":
+    if args.output_format == "json":
         terminal.json(answer)
     elif answer.get("ok"):
         terminal.print(f"audit chain intact: {answer.get('entries', '?')} entries, last hash "
@@ -96,50 +109,37 @@ async def _verify(client: HubClient, args: argparse.Namespace, terminal: Termina
     return FAILED
 
 
-async def _report(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
+async def audit_report(client: HubClient, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`audit report`: a region's compliance report (json, csv or html) to stdout or `--output FILE`."""
+    _only_local(args, ("production_env", "--production-env"))
     if not args.region:
         raise UsageError("audit report needs --region (the compliance report is per region)")
-    report = await client.audit_report(args.output, region=args.region, since=args.since, until=args.until)
-    if args.out:
-        path = Path(args.out)
+    if not args.since:
+        raise UsageError("audit report through --hub needs --since (e.g. --since 2026-03-01)")
+    form = args.output_format or _format_from_suffix(args.output)
+    report = await client.audit_report(form, region=args.region, since=args.since, until=args.until)
+    if args.output:
+        path = Path(args.output)
         try:
             if isinstance(report, str):
                 path.write_text(report, encoding="utf-8")
             else:
                 path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"--out {args.out}: cannot write it ({exc})") from None
-        terminal.note(f"wrote the {args.output} report of {args.region} to {args.out}")
+            raise UsageError(f"--output {args.output}: cannot write it ({exc})") from None
+        terminal.note(f"wrote the {form} report of {args.region} to {args.output}")
     elif isinstance(report, str):
         terminal.out.write(report if report.endswith("\n") else report + "\n")
     else:
         terminal.json(report)
+    verification = report.get("verification") if isinstance(report, dict) else None
+    if isinstance(verification, dict) and verification.get("ok") is False:
+        terminal.note(f"error: the audit chain is BROKEN at entry {verification.get('first_broken', '?')}: "
+                      f"{verification.get('reason') or 'no reason given'}")
+        return FAILED
     return OK
 
 
-def add_api_audit_parser(sub: argparse._SubParsersAction, name: str = "audit") -> argparse.ArgumentParser:
-    """Register `NAME log|verify|report` backed by the API (for a composition root or a test harness)."""
-    parser = sub.add_parser(name, help="the audit log through the hub's API",
-                            description="Query and verify the hub's audit log, and produce a region's compliance "
-                                        "report, through the REST API (viewer role).")
-    actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
-    actions.required = True
-    log = actions.add_parser("log", help="audit entries, filtered", description="List audit entries.")
-    add_common_arguments(log, outputs=("table", "json"))
-    for flag, text in (("--region", "only this region"), ("--cluster", "only this cluster"),
-                       ("--kind", "only this kind of entry"), ("--since", "from this time (RFC 3339 or a date)"),
-                       ("--until", "up to this time")):
-        log.add_argument(flag, help=text)
-    log.add_argument("--limit", type=int, help="at most this many entries")
-    log.set_defaults(command=_log, run=api_audit_log)
-    verify = actions.add_parser("verify", help="check the hash chain", description="Check the audit chain.")
-    add_common_arguments(verify, outputs=("table", "json"))
-    verify.set_defaults(command=_verify, run=api_audit_verify)
-    report = actions.add_parser("report", help="a region's compliance report", description="Compliance report.")
-    add_common_arguments(report, outputs=("json", "csv", "html"))
-    report.add_argument("--region", required=True, help="the region reported on")
-    report.add_argument("--since", required=True, help="start (RFC 3339 or a date, e.g. 2026-03-01)")
-    report.add_argument("--until", help="end (default: now)")
-    report.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
-    report.set_defaults(command=_report, run=api_audit_report)
-    return parser
+def _format_from_suffix(path: str | None) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".") if path else ""
+    return {"htm": "html", "html": "html", "csv": "csv"}.get(suffix, "json")

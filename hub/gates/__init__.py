@@ -2,9 +2,9 @@
 
 `windows.evaluate` applies Argo CD's sync-window rules to the windows that govern an (application, cluster)
 pair and says which window blocks a sync and when it opens; `cron` and `timeline` give a window's schedule its
-meaning in absolute time (time zones and daylight saving time). `approvals.ApprovalBook` keeps the approvals
-of each (environment, application, revision), counted per distinct approver, in one JSON file: with the
-audit chain and credentials, the hub's only durable state. Decides nothing about pushing: `hub.plan` asks.
+meaning in absolute time (time zones and daylight saving time). `approvals.ApprovalBook` counts the approvals
+of each (environment, application, revision), per distinct approver and optionally per region, from the one
+book the hub keeps in its store (hub.store). Decides nothing about pushing: the pipeline asks.
 """
 
 from __future__ import annotations

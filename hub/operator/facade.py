@@ -3,8 +3,10 @@ pipeline, its Git source, the store and the recorder.
 
 Reading: the fleet from fleet.yaml with each cluster's session (connected, last seen, agent version), desired
 state (revision, generation) and last status report (applications, resources, drift); diffs from the drift the
-agents reported and have not healed; history from the store's sync history and the commits the audit log saw;
-approvals and rollouts from the pipeline; audit queries, verification and reports from the store. Acting: sync
+agents reported and have not healed, plus the field-level diff of a release waiting for the cluster
+(hub.operator.releasediff, also linked from each pending approval); history from the store's sync history and
+the commits the audit log saw; approvals and rollouts from the pipeline; audit queries (a region's with the
+commit records of the revisions its clusters ran), verification and reports from the store. Acting: sync
 requests through the session layer, approvals, resume and abort through the pipeline, rollback and promotion
 through the source's Git operations (each recorded in the audit log).
 """
@@ -12,7 +14,9 @@ through the source's Git operations (each recorded in the audit log).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from google.protobuf.json_format import MessageToDict
 
@@ -21,15 +25,18 @@ from hub.api.facade import AuditQuery, HubFacade, PromoteRequest
 from hub.changes import ChangeError
 from hub.fleet.model import Cluster, Fleet
 from hub.operator.recorder import Recorder
+from hub.operator.releasediff import ReleaseDiffs
 from hub.pipeline.runner import SourcePipeline
 from hub.sessions.service import SessionHub, SessionInfo
-from hub.store import AuditDraft, verify
+from hub.store import AuditDraft, AuditEntry, Store, verify
 from hub.store import AuditQuery as StoreQuery
 from hub.store import kinds as audit
 from hub.store.report import report
 from hub.store.report_csv import render_csv
 from hub.store.report_html import render_html
 from hub.store.timefmt import rfc3339
+
+COMMITS_PER_QUERY = 500  # revisions per query for their commit records
 
 
 def _time(seconds: float | None) -> str | None:
@@ -45,6 +52,7 @@ class LiveFacade(HubFacade):
         self.pipeline = source.pipeline
         self.recorder = recorder
         self.store = recorder.store
+        self.releases = ReleaseDiffs(self.pipeline)
 
     # ---- health and scope ----------------------------------------------------------------------------------
 
@@ -144,7 +152,7 @@ class LiveFacade(HubFacade):
         fields = [{"object": obj, "path": f.get("path", ""), "desired": f.get("desired"), "live": f.get("live"),
                    "manager": f.get("manager")} for obj, (_, items) in sorted(open_drift.items()) for f in items]
         as_of = max((at for at, _ in open_drift.values()), default=None)
-        return {"fields": fields, "as_of": as_of}
+        return {"fields": fields, "as_of": as_of, "pending": self.releases.pending(cluster, application)}
 
     async def history(self, cluster: str, application: str) -> list[dict]:
         await self.cluster_scope(cluster)
@@ -161,7 +169,13 @@ class LiveFacade(HubFacade):
                  "finished_at": s.finished_at or None} for s in syncs]
 
     async def pending_approvals(self) -> list[dict]:
-        return list(self.pipeline.describe()["pending_approvals"])
+        pending = []
+        for item in self.pipeline.describe()["pending_approvals"]:
+            release = self.releases.waiting(item["cluster"], item["application"])
+            pending.append({**item, "from_revision": release.base.revision if release and release.base else "",
+                            "diff": f"/api/v1/clusters/{quote(item['cluster'], safe='')}/applications/"
+                                    f"{quote(item['application'], safe='')}/diff"})
+        return pending
 
     async def rollouts(self) -> list[dict]:
         return list(self.pipeline.describe()["rollouts"])
@@ -172,7 +186,9 @@ class LiveFacade(HubFacade):
                             since=rfc3339(query.since) if query.since else "",
                             until=rfc3339(query.until) if query.until else "", newest_first=True,
                             limit=query.limit)
-        entries = await self.store.read(lambda s: list(s.audit_entries(wanted)))
+        with_commits = bool(query.region) and not query.cluster and query.kind in (None, "", audit.REVISION_SEEN)
+        entries = await self.store.read(lambda s: _with_commits(s, wanted) if with_commits
+                                        else list(s.audit_entries(wanted)))
         return [entry.to_dict() for entry in reversed(entries)]
 
     async def audit_verify(self) -> dict:
@@ -281,6 +297,25 @@ class LiveFacade(HubFacade):
     async def audit_token(self, actor: str, action: str, token: dict) -> None:
         kind = audit.CREDENTIAL_ISSUED if action == "created" else audit.CREDENTIAL_REVOKED
         await self.store.append(AuditDraft(kind, actor=actor, data={"credential": "api-token", **token}))
+
+
+def _with_commits(store: Store, wanted: StoreQuery) -> list[AuditEntry]:
+    """A region's entries (newest first, at most `wanted.limit`) with the commit records (`revision_seen`, kept
+    per environment, not per region) of the revisions the region's clusters ran, as its compliance report has
+    them: without them a region-scoped reader would see which revisions ran but never their subject or author."""
+    entries = list(store.audit_entries(wanted))
+    ran: set[str] = set()
+    for pushed in store.audit_entries(replace(wanted, kinds=(audit.DESIRED_STATE_PUSHED,), since="", limit=0)):
+        ran.add(pushed.revision)
+        ran.update(str(app.get("revision") or "") for app in pushed.data.get("applications") or []
+                   if isinstance(app, dict))
+    ran.discard("")
+    revisions = sorted(ran)
+    for start in range(0, len(revisions), COMMITS_PER_QUERY):
+        entries.extend(store.audit_entries(replace(wanted, region="", kinds=(audit.REVISION_SEEN,),
+                                                   revisions=tuple(revisions[start:start + COMMITS_PER_QUERY]))))
+    merged = sorted({entry.seq: entry for entry in entries}.values(), key=lambda entry: entry.seq, reverse=True)
+    return merged[:wanted.limit] if wanted.limit else merged
 
 
 def _author(actor: str) -> str:

@@ -29,6 +29,7 @@ from hub.sessions.subscriptions import SubscriptionOverflow
 from hub.store import AsyncStore, AuditDraft
 from hub.store import kinds as audit
 from hub.store.events import audit_draft, event_record, sync_record
+from hub.store.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ class Broadcast:
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
         self._queues: set[asyncio.Queue[tuple[str, dict]]] = set()
+
+    @property
+    def subscribers(self) -> int:
+        """How many streams are subscribed now."""
+        return len(self._queues)
 
     def publish(self, kind: str, data: dict) -> None:
         for queue in list(self._queues):
@@ -149,7 +155,8 @@ class Recorder:
                                           "applications": [_app(a) for a in report.applications]})
 
     async def _follow_sessions(self) -> None:
-        """Sessions opening and closing (the registry, checked every half second): audit, metrics, alerts."""
+        """Sessions opening and closing (the registry, checked every half second): audit, metrics, alerts, and a
+        `session` item on the API's stream ({cluster, region, environment, connected, ...})."""
         started = False
         while True:
             now = {info.cluster: info for info in self.sessions.registry()}
@@ -172,6 +179,10 @@ class Recorder:
                     self.store.append_nowait(AuditDraft(
                         audit.AGENT_CONNECTED, region=region, environment=environment, cluster=cluster,
                         data={"peer": info.peer, "agent_version": info.agent_version, "session": info.session_id}))
+                    self.broadcast.publish("session", {
+                        "cluster": cluster, "region": region, "environment": environment, "connected": True,
+                        "session_id": info.session_id, "peer": info.peer, "agent_version": info.agent_version,
+                        "at": _now()})
             for cluster in [c for c in self._connected if c not in now]:
                 del self._connected[cluster]
                 region, environment = self.place(cluster)
@@ -181,6 +192,8 @@ class Recorder:
                 self.store.append_nowait(AuditDraft(audit.AGENT_DISCONNECTED, region=region,
                                                     environment=environment, cluster=cluster,
                                                     data={"reason": "session closed"}))
+                self.broadcast.publish("session", {"cluster": cluster, "region": region, "environment": environment,
+                                                   "connected": False, "reason": "session closed", "at": _now()})
             await asyncio.sleep(0.5)  # a poll of the in-memory registry (the session layer has no hook)
 
     # ---- the pipeline ---------------------------------------------------------------------------------------
@@ -244,6 +257,10 @@ class Recorder:
                                            actor=actor or "anonymous",
                                            data={"method": method, "path": path, "status": status,
                                                  "reason": reason}))
+
+
+def _now() -> str:
+    return rfc3339(datetime.now(UTC))
 
 
 def _app(status: fleet_pb2.ApplicationStatus) -> dict:

@@ -66,7 +66,8 @@ async def start_operator(handle: HubHandle, data_dir: str | Path, repo: str, *, 
     if config is not None:
         notifier = Notifier(load_config(config), data_dir, metrics=NotifyMetrics(registry))
         await notifier.start()
-    pipeline = Pipeline(handle.hub, data_dir / "source" / "mirror.git", data_dir, fsync=fsync, tick=tick)
+    pipeline = Pipeline(handle.hub, data_dir / "source" / "mirror.git", data_dir, fsync=fsync, tick=tick,
+                        store=store)
     source = SourcePipeline(pipeline, data_dir, repo, credentials=credentials, interval=poll_interval,
                             fleet_ref=fleet_ref, webhook_secret=webhook_secret)
     if trusted_keys:

@@ -69,7 +69,7 @@ class SourcePipeline:
         """The webhook route (`POST /api/v1/webhooks/git`), when a secret is configured."""
         if self.webhook_secret is None:
             return []
-        return webhook_routes(self.webhook_secret, self.watcher.on_push)
+        return webhook_routes(self.webhook_secret, self.watcher.on_push, metrics=self.watcher.metrics)
 
     def _environment_refs(self) -> dict[str, str]:
         try:

@@ -13,8 +13,13 @@ ones) into their desired states unless a sync window blocks them, pushes the clu
 session layer (a disconnected cluster gets it when it reconnects), and, for applications behind a manual gate,
 sends a SyncRequest once the revision has its required distinct approvals (and no window blocks manual syncs).
 
-What each cluster holds (`pushed`) is read back from the session layer's persisted desired states, so a hub
-restart resumes where it was; rollouts in progress restart from the clusters not yet on the new revision.
+Durable state lives in the hub's store (hub.store; the pipeline opens its own on `data_dir` when given none):
+approvals (`hub.gates.ApprovalBook`, the one book), and each application's rollout, saved whenever its progress
+changes (step, releases, clusters done or failed, soak start, halt; not on every status report) together with the
+bundles its clusters would roll back to. What each cluster holds (`pushed`) is read back from the session
+layer's persisted desired states. So a hub restart resumes where it was: a rollout of the revision the
+environment renders again continues from its saved state (its soak times and deadlines on the wall clock, a
+halted rollout still halted); a rollout of an older revision gives way to a new one, as it would have.
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from fleetline.wire import fleet_pb2
 from hub.fleet.model import Fleet
 from hub.gates.approvals import ApprovalBook, ApprovalState
 from hub.gates.windows import evaluate
+from hub.pipeline import saved
 from hub.pipeline.tracks import EnvironmentTrack, Rendering
 from hub.plan.desired import Renderer
 from hub.plan.impact import Pair
 from hub.rollout import ClusterReport, Decision, RolloutState
 from hub.sessions.service import SessionHub, kv
 from hub.sessions.subscriptions import SubscriptionOverflow
+from hub.store import AsyncStore, RolloutRecord, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,7 @@ class _Rollout:
     candidate: dict[str, fleet_pb2.ApplicationBundle]
     previous: dict[str, fleet_pb2.ApplicationBundle | None]
     decision: Decision | None = None
+    saved_progress: saved.Progress = ()  # last saved to the store (`saved.progress`); () before the first save
 
 
 @dataclass
@@ -90,13 +98,19 @@ class Pipeline:
     """See the module docstring."""
 
     def __init__(self, sessions: SessionHub, repo_path: str | Path, data_dir: str | Path, *,
-                 clock: Callable[[], float] = time.time, fsync: bool = True, tick: float = 1.0) -> None:
+                 clock: Callable[[], float] = time.time, fsync: bool = True, tick: float = 1.0,
+                 store: AsyncStore | None = None) -> None:
         self.sessions = sessions
         self.repo_path = str(repo_path)
+        self.data_dir = Path(data_dir)
+        self.fsync = fsync
         self.clock = clock
         self.tick = tick
         self.renderer = Renderer()
-        self.approvals = ApprovalBook(Path(data_dir) / "pipeline" / "approvals.json", fsync=fsync)
+        self.store = store
+        self._own_store = False
+        self.approvals = ApprovalBook()  # the store's book from start() on
+        self._saved: dict[tuple[str, str], tuple[RolloutRecord, dict[str, bytes]]] = {}  # read at start()
         self.environments: dict[str, _Environment] = {}
         self.pushed: dict[Pair, fleet_pb2.ApplicationBundle] = {}
         self.rollouts: dict[tuple[str, str], _Rollout] = {}
@@ -114,6 +128,18 @@ class Pipeline:
     # ---- lifecycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the store (unless given one), read its approvals and saved rollouts, and start following."""
+        if self.store is None:
+            self.store = await AsyncStore.open(self.data_dir, synchronous="FULL" if self.fsync else "NORMAL")
+            self._own_store = True
+        self.approvals = await ApprovalBook.open(self.store, legacy=self.data_dir / "pipeline" / "approvals.json")
+
+        def saved_rollouts(store: Store) -> list[tuple[RolloutRecord, dict[str, bytes]]]:
+            return [(record, store.rollout_bundles(record.environment, record.application))
+                    for record in store.rollouts() if record.environment]
+
+        self._saved = {(record.environment, record.application): (record, bundles)
+                       for record, bundles in await self.store.call(saved_rollouts)}
         self._tasks = [asyncio.create_task(self._follow_status()), asyncio.create_task(self._apply_on_reports()),
                        asyncio.create_task(self._timer())]
 
@@ -122,6 +148,13 @@ class Pipeline:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._tasks = []
+        if self.store is not None:
+            with contextlib.suppress(StoreError):  # already closed by its owner: nothing is left queued
+                await self.store.flush()  # the rollout saves queued so far
+            if self._own_store:
+                await self.store.close()
+                self.store, self._own_store = None, False
 
     async def _timer(self) -> None:
         while True:
@@ -216,9 +249,8 @@ class Pipeline:
         if env is None or env.fleet is None:
             raise KeyError(f"no environment {environment!r} has been rendered")
         required = self._required_approvals(env)
-        book = f"{environment}@{region}" if region else environment
-        state = await asyncio.to_thread(self.approvals.approve, book, application, revision, approver,
-                                        datetime.now(UTC), required=required)
+        state = await self.approvals.approve(environment, application, revision, approver, datetime.now(UTC),
+                                             required=required, region=region or "")
         log.info(kv(event="approved", environment=environment, region=region or "", app=application,
                     revision=revision, approver=approver, approvals=len(state.approvers), required=required))
         self.emit("approval", {"environment": environment, "region": region or "", "application": application,
@@ -230,14 +262,7 @@ class Pipeline:
     def approvals_for(self, env: _Environment, cluster: str, application: str, revision: str) -> ApprovalState:
         """The approvals that count for `cluster`: the environment's and its region's."""
         required = self._required_approvals(env)
-        region = self._region_of(cluster)
-        whole = self.approvals.state(env.name, application, revision, required)
-        regional = self.approvals.state(f"{env.name}@{region}", application, revision, required) if region else None
-        approvers = list(whole.approvers)
-        for name in regional.approvers if regional is not None else []:
-            if all(name.casefold() != known.casefold() for known in approvers):
-                approvers.append(name)
-        return ApprovalState(approvers=approvers, required=required, satisfied=len(approvers) >= required)
+        return self.approvals.state_for(env.name, self._region_of(cluster), application, revision, required)
 
     async def resume(self, environment: str, application: str) -> None:
         """Resume a halted rollout (it forgets the failures of its current step)."""
@@ -303,6 +328,7 @@ class Pipeline:
         for key in [k for k, r in self.rollouts.items() if k[0] == env.name
                     and not any(Pair(c, r.application) in assigned for c in r.candidate)]:
             del self.rollouts[key]
+            self._store_call("delete_rollout", key, lambda store, k=key: store.delete_rollout(*k))
         return {pair.cluster for pair in gone}
 
     def _start_rollouts(self, env: _Environment, rendering: Rendering) -> None:
@@ -315,6 +341,11 @@ class Pipeline:
             changed = {cluster: entry for cluster, entry in bundles.items()
                        if (held := self.pushed.get(Pair(cluster, app_name))) is None
                        or held.content_hash != entry.content_hash}
+            if (env.name, app_name) not in self.rollouts and (env.name, app_name) in self._saved:
+                restored = self._restore(env, app_name, bundles, set(changed), rendering.revision)
+                if restored is not None:
+                    self.rollouts[(env.name, app_name)] = restored
+                    continue
             current = self.rollouts.get((env.name, app_name))
             if not changed:
                 continue
@@ -334,6 +365,67 @@ class Pipeline:
             self.rollouts[(env.name, app_name)] = _Rollout(env.name, app_name, state, dict(changed), previous)
             log.info(kv(event="rollout_started", environment=env.name, app=app_name, revision=rendering.revision,
                         clusters=len(changed), steps=sum(1 for step in steps if step)))
+
+    def _restore(self, env: _Environment, app_name: str, bundles: dict[str, fleet_pb2.ApplicationBundle],
+                 changed: set[str], revision: str) -> _Rollout | None:
+        """The saved rollout of `app_name` in `env`, when it rolls out `revision` (the environment's revision
+        now) and still fits the rendering (every cluster it covers rendered, every cluster not yet at the new
+        content among them); None otherwise (a new rollout then starts as usual)."""
+        record, saved_bundles = self._saved.pop((env.name, app_name))
+        if record.revision != revision:
+            log.info(kv(event="rollout_superseded_while_stopped", environment=env.name, app=app_name,
+                        saved_revision=record.revision, revision=revision))
+            return None
+        try:
+            state, previous = saved.restore(record, saved_bundles)
+        except Exception as exc:  # a row that cannot be read must not stop the hub: start the rollout anew
+            log.warning(kv(event="rollout_not_restored", environment=env.name, app=app_name, revision=revision,
+                           error=str(exc), action="starting the rollout anew"))
+            return None
+        missing, outside = sorted(set(state.clusters) - set(bundles)), sorted(changed - set(state.clusters))
+        if missing or outside:
+            problem = (f"clusters no longer rendered: {', '.join(missing)}" if missing
+                       else f"clusters to change outside the saved rollout: {', '.join(outside)}")
+            log.warning(kv(event="rollout_not_restored", environment=env.name, app=app_name, revision=revision,
+                           error=problem, action="starting the rollout anew"))
+            return None
+        candidate = {cluster: bundles[cluster] for cluster in state.clusters}
+        for cluster in candidate:
+            report = self.reports.get(Pair(cluster, app_name))
+            if report is not None:
+                state.observe(cluster, report)
+        self._rollout_marks[(env.name, app_name)] = (record.phase, record.step, record.revision)
+        log.info(kv(event="rollout_restored", environment=env.name, app=app_name, revision=revision,
+                    phase=record.phase, step=record.step, halted=bool(state.halted_reason)))
+        return _Rollout(env.name, app_name, state, candidate, previous, saved_progress=saved.progress(state))
+
+    def _save_rollouts(self) -> None:
+        """Queue a save of each rollout whose progress changed since its last save (in order, on the store's
+        writer thread; the hot path does not wait for it). Its first save also keeps its rollback bundles."""
+        for key, rollout in self.rollouts.items():
+            progress = saved.progress(rollout.state)
+            if progress == rollout.saved_progress:
+                continue
+            record = saved.record(rollout.environment, rollout.state, rollout.decision)
+            previous = saved.encode_previous(rollout.previous) if not rollout.saved_progress else None
+            rollout.saved_progress = progress
+            self._store_call("save_rollout", key, lambda store, r=record, p=previous: store.save_rollout(r, p))
+
+    def _store_call(self, what: str, key: tuple[str, str], function: Callable[[Store], object]) -> None:
+        """Queue `function(store)` on the store's writer thread; a failure is logged (the pipeline goes on)."""
+        if self.store is None:
+            return
+        try:
+            future = self.store.call(function)
+        except StoreError as exc:  # closed: the hub is stopping
+            log.error(kv(event="rollout_store_failed", call=what, environment=key[0], app=key[1], error=str(exc)))
+            return
+
+        def done(finished: asyncio.Future) -> None:
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error(kv(event="rollout_store_failed", call=what, environment=key[0], app=key[1],
+                             error=str(finished.exception())))
+        future.add_done_callback(done)
 
     async def apply(self) -> None:
         """Push what the rollouts, windows and gates allow now."""
@@ -369,6 +461,7 @@ class Pipeline:
                     await self._push(cluster)
 
             await asyncio.gather(*(push(cluster) for cluster in sorted(changed_clusters)))
+            self._save_rollouts()
             await self._request_syncs(moment)
 
     def _release(self, env: _Environment, rollout: _Rollout, cluster: str, moment: datetime) -> bool:

@@ -9,7 +9,7 @@ open a second Store on the same database.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 from hub.store.records import (
@@ -55,19 +55,35 @@ class Store(ABC):
     # -- approvals and rollouts -----------------------------------------------------------------------------
     @abstractmethod
     def add_approval(self, approval: ApprovalRecord) -> bool:
-        """Record an approval; False when that person (compared without case) had already approved it."""
+        """Record an approval; False when that person (compared without case) had already approved it (for the
+        same environment, region, application and revision)."""
 
     @abstractmethod
-    def approvals(self, environment: str, application: str, revision: str) -> list[ApprovalRecord]:
-        """The approvals of one revision, in the order given."""
+    def approvals(self, environment: str = "", application: str = "", revision: str = "",
+                  region: str | None = None) -> list[ApprovalRecord]:
+        """The approvals matching the fields given ("" and None: any), in the order given."""
 
     @abstractmethod
-    def save_rollout(self, rollout: RolloutRecord) -> None:
-        """Create or replace the state of one application's rollout of one revision."""
+    def remove_approvals(self, environment: str, application: str, revisions: Sequence[str],
+                         region: str = "") -> int:
+        """Forget the approvals of these revisions (superseded); how many approvals were removed."""
+
+    @abstractmethod
+    def save_rollout(self, rollout: RolloutRecord, previous: Mapping[str, bytes] | None = None) -> None:
+        """Create or replace the rollout of (environment, application); with `previous` (cluster -> the bundle
+        it would roll back to, opaque bytes), also replace the rollout's saved bundles."""
 
     @abstractmethod
     def rollouts(self, application: str = "") -> list[RolloutRecord]:
         """Rollouts (of `application` when given), most recently updated first."""
+
+    @abstractmethod
+    def rollout_bundles(self, environment: str, application: str) -> dict[str, bytes]:
+        """The bundles saved with the rollout of (environment, application), by cluster."""
+
+    @abstractmethod
+    def delete_rollout(self, environment: str, application: str) -> bool:
+        """Forget the rollout of (environment, application) and its bundles; False when there was none."""
 
     # -- sync history and agent events ----------------------------------------------------------------------
     @abstractmethod

@@ -46,23 +46,35 @@ class CredentialRecord:
 
 @dataclass(frozen=True)
 class ApprovalRecord:
-    """One person's approval of one revision of one application in one environment."""
+    """One person's approval of one revision of one application in one environment; `region` when it was given
+    for that region's clusters only ("" for the whole environment)."""
 
     environment: str
     application: str
     revision: str
     approver: str
     at: str = ""
+    region: str = ""
 
 
 @dataclass(frozen=True)
 class RolloutRecord:
-    """The serialized RolloutState of one application's rollout of one revision (`state` is its to_json())."""
+    """The rollout in progress (or last finished) of one application in one environment: `state` is the whole
+    serialized RolloutState (its to_json()); the other fields repeat what people and queries look for in it
+    (`done`: clusters Synced and Healthy at the revision; `failed`: cluster -> why). Times are store texts."""
 
     application: str
     revision: str
     state: dict
     updated_at: str = ""
+    environment: str = ""
+    previous_revision: str = ""
+    phase: str = ""
+    step: int = 0
+    done: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+    halted_reason: str = ""
+    started_at: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,5 +248,14 @@ class AsyncStore:
     async def add_approval(self, approval: ApprovalRecord) -> bool:
         return await self.call(lambda store: store.add_approval(approval))
 
-    async def save_rollout(self, rollout: RolloutRecord) -> None:
-        await self.call(lambda store: store.save_rollout(rollout))
+    async def remove_approvals(self, environment: str, application: str, revisions: Sequence[str],
+                               region: str = "") -> int:
+        wanted = list(revisions)
+        return await self.call(lambda store: store.remove_approvals(environment, application, wanted, region))
+
+    async def save_rollout(self, rollout: RolloutRecord, previous: Mapping[str, bytes] | None = None) -> None:
+        bundles = dict(previous) if previous is not None else None
+        await self.call(lambda store: store.save_rollout(rollout, bundles))
+
+    async def delete_rollout(self, environment: str, application: str) -> bool:
+        return await self.call(lambda store: store.delete_rollout(environment, application))

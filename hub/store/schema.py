@@ -9,6 +9,11 @@ Version 1: clusters, credentials, approvals, rollouts, sync_history, events, aud
 Version 2: the audit log's head (seq and hash of the last append, checked by verify to catch entries removed
 from the end), triggers refusing UPDATE and DELETE on audit_log (the store only ever inserts), and the indexes
 the reports and `audit log` query by (region and cluster with time; kind with revision).
+Version 3: approvals gain a `region` (an approval given for one region's clusters only; '' for the whole
+environment) and become the hub's one approval book; rollouts become one row per (environment, application),
+the rollout in progress or last finished, with its revision, phase, step, clusters done and failed, halted reason
+and times beside the whole serialized state; `rollout_bundles` keeps, per cluster, the bundle a rollout would roll
+back to (opaque bytes), written when the rollout starts.
 """
 
 from __future__ import annotations
@@ -118,7 +123,55 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)", row or (0, GENESIS))
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+_V3 = (
+    """CREATE TABLE approvals_v3 (
+        environment TEXT NOT NULL,
+        region TEXT NOT NULL DEFAULT '',
+        application TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        approver TEXT NOT NULL COLLATE NOCASE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (environment, region, application, revision, approver)
+    )""",
+    "INSERT OR IGNORE INTO approvals_v3 (environment, region, application, revision, approver, at) "
+    "SELECT environment, '', application, revision, approver, at FROM approvals ORDER BY rowid",
+    "DROP TABLE approvals",
+    "ALTER TABLE approvals_v3 RENAME TO approvals",
+    """CREATE TABLE rollouts_v3 (
+        environment TEXT NOT NULL DEFAULT '',
+        application TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        previous_revision TEXT NOT NULL DEFAULT '',
+        phase TEXT NOT NULL DEFAULT '',
+        step INTEGER NOT NULL DEFAULT 0,
+        done TEXT NOT NULL DEFAULT '[]',
+        failed TEXT NOT NULL DEFAULT '{}',
+        halted_reason TEXT NOT NULL DEFAULT '',
+        started_at TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (environment, application)
+    )""",
+    "INSERT OR REPLACE INTO rollouts_v3 (environment, application, revision, state, updated_at) "
+    "SELECT '', application, revision, state, updated_at FROM rollouts ORDER BY updated_at, rowid",
+    "DROP TABLE rollouts",
+    "ALTER TABLE rollouts_v3 RENAME TO rollouts",
+    """CREATE TABLE rollout_bundles (
+        environment TEXT NOT NULL,
+        application TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        bundle BLOB NOT NULL,
+        PRIMARY KEY (environment, application, cluster)
+    )""",
+)
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    for statement in _V3:
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

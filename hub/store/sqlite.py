@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,8 @@ from hub.store.timefmt import rfc3339
 
 DB_NAME = "fleetline.db"
 _AUDIT_COLUMNS = "seq, at, kind, region, environment, cluster, application, actor, revision, data, prev_hash, hash"
+_ROLLOUT_COLUMNS = ("environment, application, revision, previous_revision, phase, step, done, failed, halted_reason, "
+                    "started_at, updated_at, state")
 _EVENT_COLUMNS = "cluster, sequence, occurred_at, type, application, resource, message, generation, revision, details"
 
 
@@ -173,30 +175,75 @@ class SqliteStore(Store):
     # -- approvals and rollouts -----------------------------------------------------------------------------
     def add_approval(self, approval: ApprovalRecord) -> bool:
         with self._write() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO approvals (environment, application, revision, approver, "
-                                  "at) VALUES (?, ?, ?, ?, ?)", (approval.environment, approval.application,
-                                                                 approval.revision, approval.approver,
-                                                                 approval.at or self._now()))
+            cursor = conn.execute("INSERT OR IGNORE INTO approvals (environment, region, application, revision, "
+                                  "approver, at) VALUES (?, ?, ?, ?, ?, ?)",
+                                  (approval.environment, approval.region, approval.application, approval.revision,
+                                   approval.approver, approval.at or self._now()))
             return cursor.rowcount == 1
 
-    def approvals(self, environment: str, application: str, revision: str) -> list[ApprovalRecord]:
-        rows = self._conn.execute("SELECT environment, application, revision, approver, at FROM approvals WHERE "
-                                  "environment = ? AND application = ? AND revision = ? ORDER BY at, rowid",
-                                  (environment, application, revision)).fetchall()
-        return [ApprovalRecord(*row) for row in rows]
+    def approvals(self, environment: str = "", application: str = "", revision: str = "",
+                  region: str | None = None) -> list[ApprovalRecord]:
+        clauses, params = [], []
+        for column, value in (("environment", environment), ("application", application), ("revision", revision)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if region is not None:
+            clauses.append("region = ?")
+            params.append(region)
+        sql = "SELECT environment, application, revision, approver, at, region FROM approvals"
+        sql += (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY at, rowid"
+        return [ApprovalRecord(*row) for row in self._conn.execute(sql, params).fetchall()]
 
-    def save_rollout(self, rollout: RolloutRecord) -> None:
+    def remove_approvals(self, environment: str, application: str, revisions: Sequence[str],
+                         region: str = "") -> int:
+        wanted = list(revisions)
+        if not wanted:
+            return 0
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO rollouts (application, revision, state, updated_at) VALUES "
-                         "(?, ?, ?, ?)", (rollout.application, rollout.revision,
-                                          json.dumps(rollout.state, sort_keys=True),
-                                          rollout.updated_at or self._now()))
+            cursor = conn.execute(f"DELETE FROM approvals WHERE environment = ? AND region = ? AND application = ? "
+                                  f"AND revision IN ({', '.join('?' * len(wanted))})",
+                                  (environment, region, application, *wanted))
+            return cursor.rowcount
+
+    def save_rollout(self, rollout: RolloutRecord, previous: Mapping[str, bytes] | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(f"INSERT OR REPLACE INTO rollouts ({_ROLLOUT_COLUMNS}) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (rollout.environment, rollout.application, rollout.revision, rollout.previous_revision,
+                          rollout.phase, rollout.step, json.dumps(sorted(rollout.done)),
+                          json.dumps(rollout.failed, sort_keys=True), rollout.halted_reason, rollout.started_at,
+                          rollout.updated_at or self._now(), json.dumps(rollout.state, sort_keys=True)))
+            if previous is not None:
+                conn.execute("DELETE FROM rollout_bundles WHERE environment = ? AND application = ?",
+                             (rollout.environment, rollout.application))
+                conn.executemany("INSERT INTO rollout_bundles (environment, application, cluster, bundle) VALUES "
+                                 "(?, ?, ?, ?)", [(rollout.environment, rollout.application, cluster, bytes(bundle))
+                                                  for cluster, bundle in sorted(previous.items())])
 
     def rollouts(self, application: str = "") -> list[RolloutRecord]:
-        sql = "SELECT application, revision, state, updated_at FROM rollouts"
+        sql = f"SELECT {_ROLLOUT_COLUMNS} FROM rollouts"
         rows = self._conn.execute(sql + (" WHERE application = ?" if application else "") +
                                   " ORDER BY updated_at DESC, rowid DESC", (application,) if application else ())
-        return [RolloutRecord(app, rev, json.loads(state), at) for app, rev, state, at in rows.fetchall()]
+        return [RolloutRecord(application=app, revision=rev, state=json.loads(state), updated_at=updated,
+                              environment=env, previous_revision=previous, phase=phase, step=int(step),
+                              done=tuple(json.loads(done)), failed=json.loads(failed), halted_reason=halted,
+                              started_at=started)
+                for env, app, rev, previous, phase, step, done, failed, halted, started, updated, state
+                in rows.fetchall()]
+
+    def rollout_bundles(self, environment: str, application: str) -> dict[str, bytes]:
+        rows = self._conn.execute("SELECT cluster, bundle FROM rollout_bundles WHERE environment = ? AND "
+                                  "application = ? ORDER BY cluster", (environment, application)).fetchall()
+        return {str(cluster): bytes(bundle) for cluster, bundle in rows}
+
+    def delete_rollout(self, environment: str, application: str) -> bool:
+        with self._write() as conn:
+            conn.execute("DELETE FROM rollout_bundles WHERE environment = ? AND application = ?",
+                         (environment, application))
+            cursor = conn.execute("DELETE FROM rollouts WHERE environment = ? AND application = ?",
+                                  (environment, application))
+            return cursor.rowcount == 1
 
     # -- sync history and agent events ----------------------------------------------------------------------
     def record_sync(self, sync: SyncRecord) -> int:

@@ -1,8 +1,9 @@
 """The dashboard's acceptance (issue 8) in Debian's Chromium against a real hub with agents on kubesim clusters in
 three regions (tests/dashboard/conftest.py): logging in to a Synced and Healthy fleet, a kubectl drift seen live
 on the card and in the feed (its field manager, then healed), the diff of an OutOfSync application and a Sync,
-a production release approved by an operator (a viewer and an out-of-scope operator get no button), a rollout
-halted by a crash-looping image, the page reconnecting by itself across a hub restart, the audit view, a phone
+a production release approved by an operator (its diff with the values before and after; a viewer and an
+out-of-scope operator get no button), an agent that stops shown disconnected at once, a rollout halted by a
+crash-looping image, the page reconnecting by itself across a hub restart, the audit view, a phone
 width and the keyboard. Every wait is a condition with a deadline (playwright's `expect`), every test saves a
 screenshot."""
 
@@ -156,8 +157,12 @@ async def test_a_production_change_waits_for_an_operator_approval(three_regions:
     await expect(item).to_contain_text(short(revision))
     await expect(item).to_contain_text("inference: model-server v2")
     await expect(item).to_contain_text("0 of 1")
-    # the agent holds v2 but waits: the diff names the field the release changes
-    await expect(item.get_by_test_id("approval-diff")).to_contain_text("/image", timeout=10_000)
+    # the agent holds v2 but waits: the diff shows each field the release changes, from what runs to what waits
+    change = item.get_by_test_id("pending-diff").locator("tr", has_text="/image")
+    await expect(change).to_be_visible(timeout=10_000)
+    await expect(change.locator(".diff-val.live")).to_have_text("model-server:v1")
+    await expect(change.locator(".diff-val.desired")).to_have_text("model-server:v2")
+    await expect(item).to_contain_text(f"the cluster runs {short(three_regions.revision)}")
     await expect(operator.locator("#approvals-count")).to_have_text("1")
 
     # the viewer sees the release but no button; the eu operator does not see us-west's release at all
@@ -167,6 +172,16 @@ async def test_a_production_change_waits_for_an_operator_approval(three_regions:
     await expect(eu_operator.get_by_test_id("approvals-list")).to_contain_text("Nothing waits")
     await expect(eu_operator.get_by_test_id("approve-button")).to_have_count(0)
     await screenshot(operator, "dashboard-approvals")
+    # the application's own diff view shows the same release with its values (the viewer, read-only)
+    await viewer.goto(f"{three_regions.url}/#/cluster/{canary}/app/inference")
+    pending = viewer.get_by_test_id("app-diff").get_by_test_id("pending-diff")
+    await expect(pending).to_have_attribute("data-revision", revision, timeout=10_000)
+    await expect(pending).to_contain_text("waiting for approval")
+    await expect(pending.locator("tr", has_text="/image").locator(".diff-val.desired")).to_have_text(
+        "model-server:v2")
+    # the eu operator's token sees the commit subject of what eu runs (its audit reads are scoped to eu)
+    await eu_operator.get_by_test_id("nav-fleet").click()
+    await expect(card(eu_operator, "eu-west-1")).to_contain_text("inference: model-server v1", timeout=10_000)
 
     await item.get_by_test_id("approve-button").click()
     await expect(operator.get_by_test_id("approvals-list")).not_to_contain_text(canary, timeout=SETTLE)
@@ -238,6 +253,29 @@ async def test_the_page_reconnects_by_itself_after_the_hub_restarts(three_region
     await expect(card(page, "staging-1").get_by_test_id("card-drift")).to_contain_text("kubectl-set", timeout=10_000)
     assert await page.evaluate("sessionStorage.getItem('fleetline.token')") == three_regions.tokens["viewer"]
     await screenshot(page, "dashboard-reconnected")
+
+
+async def test_a_stopped_agent_shows_disconnected_on_its_card_at_once(three_regions: ThreeRegions, browser_page,
+                                                                     screenshot) -> None:
+    page = browser_page
+    await login(page, three_regions.url, three_regions.tokens["viewer"])
+    await expect_converged(page)
+    # the recorder has seen every session (it looks at the registry every half second): wait for its audit entries
+    await three_regions.wait_for(lambda: _connected_in_audit(three_regions), timeout=10,
+                                 message="every agent_connected in the audit log")
+    three_regions.stack.agents["eu-west-1"].stop()
+    eu = card(page, "eu-west-1")
+    # well before the page's 30 s fleet refresh: the stream says so
+    await expect(eu).to_have_attribute("data-connected", "false", timeout=5_000)
+    await expect(eu).to_contain_text("Disconnected")
+    await expect(card(page, "us-east-1")).to_have_attribute("data-connected", "true")
+    await screenshot(page, "dashboard-agent-disconnected")
+
+
+async def _connected_in_audit(three_regions: ThreeRegions) -> bool:
+    status, body = await three_regions.api("GET", "/api/v1/audit?kind=agent_connected&limit=100")
+    assert status == 200, body
+    return set(CLUSTERS) <= {e["cluster"] for e in body["entries"]}
 
 
 async def test_the_audit_view_verifies_the_chain_and_exports_the_region_report(three_regions: ThreeRegions,

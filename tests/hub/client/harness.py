@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.client.audit import add_api_audit_parser
 from hub.client.cli import add_operator_parsers
 from hub.client.output import Terminal
 from hub.client.runner import run_command
+from hub.store.cli import add_audit_parser
 from tests.hub.client.fakehub import TOKEN, FakeHubApi
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,12 +22,12 @@ NOW = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
 # composition root (fleetline/cli.py).
 RUN_CLI = (
     "import argparse, sys\n"
-    "from hub.client.audit import add_api_audit_parser\n"
+    "from hub.store.cli import add_audit_parser\n"
     "from hub.client.cli import add_operator_parsers\n"
     "parser = argparse.ArgumentParser(prog='fleetline')\n"
     "sub = parser.add_subparsers()\n"
     "add_operator_parsers(sub)\n"
-    "add_api_audit_parser(sub)\n"
+    "add_audit_parser(sub)\n"
     "args = parser.parse_args(sys.argv[1:])\n"
     "sys.exit(args.run(args))\n"
 )
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleetline")
     sub = parser.add_subparsers()
     add_operator_parsers(sub)
-    add_api_audit_parser(sub)
+    add_audit_parser(sub)
     return parser
 
 

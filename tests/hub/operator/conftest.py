@@ -77,6 +77,23 @@ class OperatorStack(Stack):
             await checker.start()
             self.accesses[name] = checker
 
+    async def restart_hub(self, *, interval: float = 60.0) -> None:
+        """Stop the whole hub (operator side and session server) and start it again on the same data directory
+        and gRPC port, as a restarted hub process would; the agents keep running and dial it again."""
+        assert self.operator is not None
+        port = self.hub.port
+        await self.operator.stop()
+        await self.hub.stop(0.2)
+        self.hub = await start_hub(f"127.0.0.1:{port}", self.root / "hub", insecure=True, heartbeat_interval=1.0,
+                                   fsync=False)
+        self.operator = await start_operator(self.hub, self.root / "hub", str(self.repo_dir), http_port=0,
+                                             poll_interval=interval, webhook_secret=b"webhook-secret", fsync=False,
+                                             tick=0.2, config=self.config)
+        self.pipeline = self.operator.pipeline
+        self.source = self.operator.source
+        self.api_url = f"http://127.0.0.1:{self.operator.port}"
+        self.webhook_url = f"{self.api_url}/api/v1/webhooks/git"
+
     def token(self, name: str, role: str, regions: tuple[str, ...] = (), environments: tuple[str, ...] = ()) -> str:
         return ApiTokenStore.in_data_dir(self.root / "hub").create(name, role, regions=regions,
                                                                    environments=environments)

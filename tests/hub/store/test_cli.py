@@ -148,3 +148,23 @@ def test_exit_codes_of_the_process(data_dir: Path) -> None:
     assert broken.returncode == 1 and "BROKEN at entry 9" in broken.stdout
     assert run("verify", "--data-dir", str(data_dir / "missing")).returncode == 2
     assert run("report", "--data-dir", str(data_dir)).returncode == 2  # --region is required (argparse)
+
+
+def test_where_the_log_is_read_flags_beat_variables(tmp_path: Path, capsys) -> None:
+    from hub.store.cli import via_hub
+
+    def parsed(*argv: str) -> argparse.Namespace:
+        parser = argparse.ArgumentParser(prog="fleetline")
+        add_audit_parser(parser.add_subparsers())
+        return parser.parse_args(["audit", "verify", *argv])
+
+    both_set = {"FLEETLINE_DATA_DIR": str(tmp_path), "FLEETLINE_HUB": "http://127.0.0.1:1"}
+    assert via_hub(parsed("--hub", "http://127.0.0.1:1"), both_set) is True
+    assert via_hub(parsed("--data-dir", str(tmp_path)), {"FLEETLINE_HUB": "http://127.0.0.1:1"}) is False
+    args = parsed()
+    assert via_hub(args, both_set) is False and args.data_dir == str(tmp_path)
+    assert via_hub(parsed(), {"FLEETLINE_HUB": "http://127.0.0.1:1"}) is True
+    with pytest.raises(ValueError, match="not both"):
+        via_hub(parsed("--hub", "http://127.0.0.1:1", "--data-dir", str(tmp_path)), {})
+    with pytest.raises(ValueError, match=r"--data-dir DIR .* or --hub URL"):
+        via_hub(parsed(), {})

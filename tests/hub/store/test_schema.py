@@ -109,3 +109,21 @@ def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path, monkeypa
     assert schema.current_version(conn) == 1
     assert "half_done" not in tables(path)
     conn.close()
+
+
+def test_upgrade_to_version_3_keeps_approvals_and_rollouts(tmp_path: Path) -> None:
+    path = database_path(tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert schema.migrate(conn, str(path), target=2) == 2
+    conn.execute("INSERT INTO approvals VALUES ('prod', 'web', 'r1', 'alice', '2026-03-01T09:00:00.000000Z')")
+    conn.execute("INSERT INTO approvals VALUES ('prod', 'web', 'r1', 'bob', '2026-03-01T09:05:00.000000Z')")
+    conn.execute("INSERT INTO rollouts VALUES ('web', 'r1', '{\"step\": 0}', '2026-03-01T09:00:00.000000Z')")
+    conn.execute("INSERT INTO rollouts VALUES ('web', 'r2', '{\"step\": 1}', '2026-03-02T09:00:00.000000Z')")
+    conn.close()
+    store = SqliteStore.open(tmp_path)
+    assert store.schema_version == schema.LATEST >= 3
+    assert [(a.approver, a.region) for a in store.approvals("prod", "web", "r1")] == [("alice", ""), ("bob", "")]
+    [rollout] = store.rollouts("web")  # one per (environment, application): the newest of the old rows
+    assert (rollout.environment, rollout.revision, rollout.state) == ("", "r2", {"step": 1})
+    assert "rollout_bundles" in tables(path)
+    store.close()

@@ -55,14 +55,31 @@ def test_clusters_credentials_approvals_rollouts_and_syncs(store: SqliteStore, c
     clock.advance(5)
     assert not store.add_approval(ApprovalRecord("prod", "web", "r1", "alice"))  # the same person
     assert store.add_approval(ApprovalRecord("prod", "web", "r1", "bob"))
-    assert [a.approver for a in store.approvals("prod", "web", "r1")] == ["Alice", "bob"]
+    assert store.add_approval(ApprovalRecord("prod", "web", "r1", "alice", region="eu"))  # another region's book
+    assert [a.approver for a in store.approvals("prod", "web", "r1", region="")] == ["Alice", "bob"]
+    assert [(a.approver, a.region) for a in store.approvals("prod", "web", "r1")] == [
+        ("Alice", ""), ("bob", ""), ("alice", "eu")]
     assert store.approvals("prod", "web", "r2") == []
+    assert store.remove_approvals("prod", "web", ["r1", "r2"], region="eu") == 1
+    assert len(store.approvals()) == 2
 
-    store.save_rollout(RolloutRecord("web", "r1", {"step": 0}))
+    # one rollout per (environment, application): a newer revision's replaces the older one's
+    store.save_rollout(RolloutRecord("web", "r1", {"step": 0}, environment="prod"), previous={"eu-1": b"\x00v0"})
     clock.advance(5)
-    store.save_rollout(RolloutRecord("web", "r2", {"step": 1}))
-    store.save_rollout(RolloutRecord("web", "r1", {"step": 2}, updated_at="2026-01-01T00:00:00.000000Z"))
-    assert [(r.revision, r.state["step"]) for r in store.rollouts("web")] == [("r2", 1), ("r1", 2)]
+    store.save_rollout(RolloutRecord("web", "r1", {"step": 1}, environment="staging"))
+    store.save_rollout(RolloutRecord("web", "r2", {"step": 2}, environment="prod", previous_revision="r1",
+                                     phase="Halted", step=1, done=("eu-2", "eu-1"), failed={"eu-3": "Degraded"},
+                                     halted_reason="too many failures", started_at="2026-01-01T00:00:00.000000Z"))
+    prod, staging = store.rollouts("web")  # most recently updated first
+    assert (staging.environment, staging.revision, staging.state) == ("staging", "r1", {"step": 1})
+    assert prod == RolloutRecord("web", "r2", {"step": 2}, prod.updated_at, "prod", "r1", "Halted", 1,
+                                 ("eu-1", "eu-2"), {"eu-3": "Degraded"}, "too many failures",
+                                 "2026-01-01T00:00:00.000000Z")
+    assert store.rollout_bundles("prod", "web") == {"eu-1": b"\x00v0"}, "kept until a save gives new ones"
+    store.save_rollout(RolloutRecord("web", "r3", {}, environment="prod"), previous={"eu-2": b"v2"})
+    assert store.rollout_bundles("prod", "web") == {"eu-2": b"v2"}
+    assert store.delete_rollout("prod", "web") and not store.delete_rollout("prod", "web")
+    assert store.rollout_bundles("prod", "web") == {} and [r.environment for r in store.rollouts()] == ["staging"]
 
     first = store.record_sync(SyncRecord("eu-1", "web", "r1", "Failed", message="boom"))
     second = store.record_sync(SyncRecord("eu-1", "web", "r2", "Succeeded", result={"resources": 3}))

@@ -16,7 +16,7 @@ import { RolloutsView } from "./views/rollouts.js";
 
 const TOKEN_KEY = "fleetline.token";
 const TICK_MS = 5000; // "last heard" times, soak timers
-const FLEET_REFRESH_MS = 30000; // connection state and anything the stream does not carry
+const FLEET_REFRESH_MS = 30000; // anything the stream missed (sessions, status and events arrive on it live)
 
 class Dashboard {
   constructor() {

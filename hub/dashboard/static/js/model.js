@@ -1,7 +1,8 @@
 // What the page knows about the fleet: clusters and their applications, the drift feed, sync-loop warnings,
 // rollouts, pending approvals, commit subjects and recent agent events. Filled from the REST API, then kept
-// current by the event stream: `apply(kind, data, changes)` records what it changed in `changes`, so that the
-// views redraw only that (one card, not the fleet).
+// current by the event stream (status reports, agent events, pipeline changes, agent sessions opening and
+// closing): `apply(kind, data, changes)` records what it changed in `changes`, so that the views redraw only
+// that (one card, not the fleet).
 
 import { overallSync, parseTime, worstHealth } from "./html.js";
 
@@ -106,6 +107,22 @@ export class FleetModel {
     if (kind === "status") this.applyStatus(data, changes, now);
     else if (kind === "event") this.applyEvent(data, changes, now);
     else if (kind === "pipeline") this.applyPipeline(data, changes);
+    else if (kind === "session") this.applySession(data, changes, now);
+  }
+
+  // An agent's session opened or closed: the card's connection badge changes at once.
+  applySession(data, changes, now) {
+    const old = this.clusters.get(data.cluster);
+    if (!old) {
+      changes.fleet = true;
+      return;
+    }
+    const connected = Boolean(data.connected);
+    const fresh = { ...old, connected, lastSeen: connected ? parseTime(data.at) || now : old.lastSeen };
+    if (connected && data.agent_version) fresh.agentVersion = data.agent_version;
+    this.clusters.set(data.cluster, fresh);
+    if (signature(old) !== signature(fresh)) changes.clusters.add(data.cluster);
+    else changes.seen.add(data.cluster);
   }
 
   applyStatus(data, changes, now) {

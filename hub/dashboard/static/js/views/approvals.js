@@ -1,5 +1,6 @@
 // Approvals: production releases waiting for people. Each pending (cluster, application, revision) with its
-// commit, its live diff, the approvals so far, and an Approve button for tokens allowed to approve it (operator
+// commit, what it changes on the cluster (each field from the value running now to the new one, from the diff
+// route the listing links), the approvals so far, and an Approve button for tokens allowed to approve it (operator
 // or admin whose scope covers the cluster's region and environment; a region-scoped token's approval counts for
 // its region, another's for the whole environment).
 // What was approved here stays listed with the cluster's live sync and health, so one sees it land.
@@ -88,7 +89,9 @@ export class ApprovalsView extends View {
         <a href="#/cluster/${enc(item.cluster)}/app/${enc(item.application)}">${esc(item.cluster)}</a>
         <span class="muted">(${esc(item.environment)}, ${esc(item.region || "")})</span></header>
       <p>Revision <code title="${esc(item.revision)}">${esc(shortSha(item.revision))}</code>
-        ${subject ? `${esc(subject.subject)} <span class="muted">by ${esc(subject.author)}</span>` : ""}</p>
+        ${subject ? `${esc(subject.subject)} <span class="muted">by ${esc(subject.author)}</span>` : ""}
+        ${item.from_revision ? `<span class="muted">(the cluster runs <code title="${esc(item.from_revision)}">${
+          esc(shortSha(item.from_revision))}</code>)</span>` : ""}</p>
       <p>Approvals: <strong>${(item.approvers || []).length} of ${esc(item.required)}</strong>${(item.approvers || []).length
         ? ` (${esc(item.approvers.join(", "))})` : ""}${item.held ? ` · <span class="badge b-neutral">Held: ${esc(item.held)}</span>` : ""}</p>
       <details${diff ? " open" : ""}><summary>What changes on the cluster</summary>

@@ -226,25 +226,56 @@ export class AppView extends View {
   }
 }
 
-// The application's diff: the drifted fields with their values and manager (GET .../diff, from the agent's drift
-// events), and the fields its last status report names as differing that no drift event covers: a new desired
-// state not yet synced (a release waiting for approval or a manual sync) differs from the live objects on
-// those fields, and the hub knows their paths, not their values.
+// The application's diff: a newer revision waiting for the cluster (approval, sync window or rollout step) with
+// each field it changes, from the value the cluster runs now to the waiting one (`pending`, computed by the hub
+// from the two rendered revisions), and the drifted fields with their live values and who changed them (from
+// the agent's drift events). Only when neither says anything does it fall back to the field paths the
+// application's last status report names as differing (values unknown).
 export async function loadDiffHtml(api, cluster, app) {
   const base = `/api/v1/clusters/${enc(cluster)}/applications/${enc(app)}`;
   const [diff, detail] = await Promise.all([api.get(`${base}/diff`), api.get(base).catch(() => null)]);
   return diffTable(diff, detail);
 }
 
+const WAITING = { approval: "waiting for approval", "sync window": "held by a sync window", rollout: "waiting for its rollout step" };
+const WHOLE_MAX = 160; // characters of an added or removed object shown in a cell
+
+export function pendingTable(pending) {
+  const from = pending.from_revision ? shortSha(pending.from_revision) : "nothing";
+  const cell = (value, path) => {
+    if (value === null || value === undefined) return '<span class="muted">(absent)</span>';
+    const text = show(value);
+    const shown = path === "" && text.length > WHOLE_MAX ? `${text.slice(0, WHOLE_MAX)}…` : text;
+    return `<code title="${esc(path === "" ? text : "")}">${esc(shown)}</code>`;
+  };
+  const rows = (pending.fields || []).map((f) => `<tr data-path="${esc(f.path)}" data-object="${esc(f.object)}">
+      <td>${esc(f.object)}</td><td>${f.path ? `<code>${esc(f.path)}</code>`
+        : `<em>${f.from === null ? "new object" : "object removed"}</em>`}</td>
+      <td class="diff-val live">${cell(f.from, f.path)}</td><td class="diff-val desired">${cell(f.to, f.path)}</td></tr>`);
+  const why = WAITING[pending.waiting_on] || pending.waiting_on || "waiting";
+  return `<div data-testid="pending-diff" data-revision="${esc(pending.revision)}">
+    <p><span class="badge b-warn"><span aria-hidden="true">⚑</span> Waiting</span> Revision
+      <code title="${esc(pending.revision)}">${esc(shortSha(pending.revision))}</code> is ${esc(why)}${pending.reason
+        && pending.reason !== "waiting for approval" ? ` (${esc(pending.reason)})` : ""}; the cluster runs
+      <code title="${esc(pending.from_revision || "")}">${esc(from)}</code>. What it changes:</p>
+    ${rows.length ? `<div class="table-wrap"><table><thead><tr><th scope="col">Object</th><th scope="col">Field</th>
+      <th scope="col">Runs now (${esc(from)})</th><th scope="col">Waiting (${esc(shortSha(pending.revision))})</th></tr></thead>
+      <tbody>${rows.join("")}</tbody></table></div>` : '<p class="muted">No field changes (the same objects).</p>'}
+  </div>`;
+}
+
 export function diffTable(diff, detail = null) {
   const fields = diff.fields || [];
+  const pending = diff.pending || null;
+  const outOfSync = detail && detail.sync_status === "OutOfSync";
   const covered = new Set(fields.map((f) => f.path));
-  const reported = ((detail && detail.drift && detail.drift.fields) || []).map((text) => {
+  const reported = pending ? [] : ((detail && detail.drift && detail.drift.fields) || []).map((text) => {
     const at = String(text).lastIndexOf(": ");
     return at < 0 ? { object: "", path: String(text) } : { object: text.slice(0, at), path: text.slice(at + 2) };
   }).filter((f) => !covered.has(f.path));
-  const outOfSync = detail && detail.sync_status === "OutOfSync";
+  const head = pending ? pendingTable(pending) : "";
   if (!fields.length && !reported.length) {
+    if (pending) return head;
     return outOfSync
       ? `<p>${'<span class="badge b-warn"><span aria-hidden="true">≠</span> OutOfSync</span>'} ${esc(detail.message || "")}</p>`
       : '<p><span class="badge b-ok"><span aria-hidden="true">✓</span> No differences</span> ' +
@@ -255,12 +286,11 @@ export function diffTable(diff, detail = null) {
       <td class="diff-val live"><code>${esc(show(f.live))}</code></td>
       <td>${f.manager ? `<strong>${esc(f.manager)}</strong>` : '<span class="muted">unknown</span>'}</td></tr>`);
   const pathsOnly = reported.map((f) => `<tr data-path="${esc(f.path)}"><td>${esc(f.object)}</td><td><code>${esc(f.path)}</code></td>
-      <td colspan="3" class="muted">differs from the desired state${outOfSync && !fields.length
-        ? " (the new revision, not synced yet)" : ""}</td></tr>`);
+      <td colspan="3" class="muted">the agent reports that it differs (no value reported)</td></tr>`);
   const more = detail && detail.drift && detail.drift.drifted_fields > fields.length + reported.length
     ? `<p class="muted">The agent counts ${esc(detail.drift.drifted_fields)} differing fields in all.</p>` : "";
-  return `<div class="table-wrap"><table><thead><tr><th scope="col">Object</th><th scope="col">Field</th>
-      <th scope="col">In Git</th><th scope="col">Live</th><th scope="col">Changed by</th></tr></thead><tbody>
+  return `${head}${pending ? "<p>Drift in the cluster:</p>" : ""}<div class="table-wrap" data-testid="drift-diff">
+    <table><thead><tr><th scope="col">Object</th><th scope="col">Field</th><th scope="col">In Git</th><th scope="col">Live</th><th scope="col">Changed by</th></tr></thead><tbody>
       ${[...valued, ...pathsOnly].join("")}
     </tbody></table></div>${more}${diff.as_of ? `<p class="muted">Values as the agent reported at ${esc(when(diff.as_of))}.</p>` : ""}`;
 }
