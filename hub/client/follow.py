@@ -48,15 +48,19 @@ class EventFollower:
     async def ready(self, timeout: float) -> bool:
         """Wait (at most `timeout` s) for the first connection attempt; whether the stream is live."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.opened.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.opened.wait()
         self._raise_failure()
         return self.connected
 
     async def wait(self, timeout: float) -> bool:
         """Wait at most `timeout` s for an event; True when one came. Raises the stream's refusal, if any."""
         self._raise_failure()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation (Ctrl-C) that arrives just as
+        # the event is set, and `status --watch` would then wait a whole interval before noticing the Ctrl-C.
         try:
-            await asyncio.wait_for(self._changed.wait(), max(timeout, 0))
+            async with asyncio.timeout(max(timeout, 0)):
+                await self._changed.wait()
         except TimeoutError:
             return False
         finally:
