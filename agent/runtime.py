@@ -3,7 +3,7 @@
 `Agent.run()` starts the session at once (so the hub sees the cluster and the cached desired state is handed
 over before any dial) and connects to the Kubernetes API beside it, retrying with backoff while the API server
 is unreachable; desired states wait for the cluster, then go to the reconciler (latest wins, as the session
-hands them over). A sync request waits (a few seconds at most) for the reconciler to hold the revision it names:
+hands them over). A sync request waits (30 s at most) for the reconciler to hold the revision it names:
 the hub sends a release's desired state and, when it is already approved, its sync request right after, and the
 two may arrive in either order. Events go into the session's durable outbox, status reports to the session
 (latest wins). Both share one Prometheus registry, which `fleetline agent --metrics-port` serves.
@@ -28,7 +28,7 @@ from fleetline.wire import fleet_pb2
 
 log = logging.getLogger(__name__)
 
-SYNC_REQUEST_GRACE = 5.0  # seconds a sync request waits for the desired state it names
+SYNC_REQUEST_GRACE = 30.0  # seconds a sync request waits for the desired state it names (a loaded agent is slow)
 
 
 class Agent:
@@ -38,8 +38,10 @@ class Agent:
                  cache_dir: str | os.PathLike[str], credentials: Credentials = None, *, insecure: bool = False,
                  settings: Settings | None = None, outbox_capacity: int = 10_000,
                  status_interval: float = 0.25, resync_interval: float = 600.0, unsettled_refresh: float = 5.0,
-                 registry: CollectorRegistry | None = None, **session_options: object) -> None:
+                 registry: CollectorRegistry | None = None, sync_request_grace: float = SYNC_REQUEST_GRACE,
+                 **session_options: object) -> None:
         self.access = access
+        self.sync_request_grace = sync_request_grace
         self.registry = registry if registry is not None else CollectorRegistry()
         self.reconciler = Reconciler(access, self._emit, self._report, state_dir=Path(cache_dir),
                                      settings=settings, registry=self.registry, status_interval=status_interval,
@@ -75,14 +77,14 @@ class Agent:
 
     async def _sync_request(self, request: fleet_pb2.SyncRequest) -> None:
         """Hand `request` to the reconciler once it holds the application at the request's revision, or
-        `SYNC_REQUEST_GRACE` seconds after the cluster is reachable (the reconciler then refuses it, saying why);
+        `sync_request_grace` seconds after the cluster is reachable (the reconciler then refuses it, saying why);
         the session's reader is not held up meanwhile. The hub sends a release's desired state and its sync
         request one right after the other, and either may arrive first."""
         loop = asyncio.get_running_loop()
 
         async def deliver() -> None:
             await self.cluster_ready.wait()
-            deadline = loop.time() + SYNC_REQUEST_GRACE
+            deadline = loop.time() + self.sync_request_grace
             async with self._applied:
                 while not self._holds(request) and (remaining := deadline - loop.time()) > 0:
                     with contextlib.suppress(TimeoutError):

@@ -108,6 +108,7 @@ async def test_a_manual_sync_application_waits_for_a_sync_request(fleet) -> None
 
 
 async def test_a_sync_request_for_another_revision_is_refused(fleet) -> None:
+    fleet.agent.sync_request_grace = 1.0  # how long a request waits for the revision it names (30 s by default)
     await fleet.push(bundle("gated", [configmap("model")], manual=True), revision="rev7")
     await fleet.eventually(lambda: status(fleet, "gated") is not None, message="status")
     await fleet.hub.hub.request_sync(CLUSTER, "gated", "rev6", "bob")
