@@ -11,14 +11,13 @@ codes: 0 done, 1 no such token (revoke), 2 bad input, an unreadable token file o
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import socket
 import sys
 
 from hub.api.tokens import FILE_NAME, ROLES, ApiTokenStore, Token, TokenError, check_token_request
 from hub.store import AuditDraft, SqliteStore, StoreError
 from hub.store import kinds as audit
+from hub.store.localaudit import local_actor, open_audit
 
 VIA = "fleetline tokens"
 
@@ -76,23 +75,6 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
                         help=f"the hub's data directory (the tokens are in DIR/{FILE_NAME})")
 
 
-def local_actor() -> str:
-    """Who runs this command, as the audit log's actor: `user@host` of the local account."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a bare container)
-        user = "unknown-user"
-    return f"{user}@{socket.gethostname() or 'localhost'}"
-
-
-def _open_audit(data_dir: str) -> SqliteStore:
-    try:
-        return SqliteStore.open(data_dir)
-    except StoreError as exc:
-        raise StoreError(f"{exc} (the audit log records every token created or revoked; nothing was changed)") \
-            from exc
-
-
 def _audit(store: SqliteStore, kind: str, token: Token) -> None:
     store.append_audit([AuditDraft(kind, actor=local_actor(),
                                    data={"credential": "api-token", "via": VIA, **token.to_json()})])
@@ -102,7 +84,7 @@ def run_create(args: argparse.Namespace) -> int:
     try:
         check_token_request(args.name, args.role, args.regions, args.environments)
         tokens = ApiTokenStore.in_data_dir(args.data_dir)
-        store = _open_audit(args.data_dir)
+        store = open_audit(args.data_dir, "every token created or revoked")
     except (TokenError, OSError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -155,7 +137,7 @@ def run_revoke(args: argparse.Namespace) -> int:
         if existing.revoked:
             print(f"token {args.name!r} was already revoked")
             return 0
-        store = _open_audit(args.data_dir)
+        store = open_audit(args.data_dir, "every token created or revoked")
     except (TokenError, OSError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,9 +23,13 @@ from fleetline.protocol import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_B
 from hub.sessions.server import HubHandle, TlsFiles, split_host_port, start_hub
 from hub.sessions.service import kv
 from hub.sessions.statefiles import load_state_dir
-from hub.sessions.tokens import TokenStore, TokenStoreError
+from hub.sessions.tokens import TokenStore, TokenStoreError, normalize_fingerprint, token_hash
+from hub.store import StoreError, localaudit
+from hub.store import kinds as audit
 
 log = logging.getLogger("hub.sessions.cli")
+
+VIA = "fleetline hub-token"
 
 
 def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -88,27 +92,65 @@ def add_hub_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     tokens.add_argument("subject", metavar="CLUSTER|FINGERPRINT",
                         help="the cluster (issue, revoke) or a certificate's SHA-256 fingerprint (revoke-cert)")
     tokens.add_argument("--tokens", metavar="FILE", required=True, help="the hub's token file")
+    tokens.add_argument("--data-dir", metavar="DIR",
+                        help="the hub's data directory, whose audit log records the issue or revocation (default: "
+                             "the token file's directory when it holds the hub's fleetline.db)")
     tokens.set_defaults(run=run_hub_token)
     return parser
 
 
 def run_hub_token(args: argparse.Namespace) -> int:
+    """Issue or revoke a cluster credential, recorded in the hub's audit log (credential_issued/revoked) when
+    there is one: the log is opened first, and an issued token is printed only once its entry is written (a
+    token never printed cannot be used: only its hash is kept)."""
+    data_dir = args.data_dir or localaudit.data_dir_beside(args.tokens)
+    try:
+        audit_log = localaudit.open_audit(data_dir, "every cluster credential issued or revoked") \
+            if data_dir is not None else None
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if audit_log is None:
+        print(f"warning: no hub data directory with an audit log beside {args.tokens}: this {args.action} is not "
+              "recorded (pass --data-dir)", file=sys.stderr)
     try:
         store = TokenStore(args.tokens)
         if args.action == "issue":
-            print(store.issue(args.subject))
+            token = store.issue(args.subject)
+            entry = localaudit.draft(audit.CREDENTIAL_ISSUED, {"credential": "cluster-token", "via": VIA,
+                                                              "token_sha256": token_hash(token)[:12]},
+                                     cluster=args.subject)
+            message, code = token, 0
         elif args.action == "revoke":
             count = store.revoke(args.subject)
-            print(f"revoked {count} token(s) of cluster {args.subject}")
+            entry = localaudit.draft(audit.CREDENTIAL_REVOKED, {"credential": "cluster-token", "via": VIA,
+                                                               "tokens": count}, cluster=args.subject)
+            message, code = f"revoked {count} token(s) of cluster {args.subject}", 0 if count else 1
             if count == 0:
-                return 1
+                entry = None
         else:
-            store.revoke_certificate(args.subject)
-            print(f"revoked certificate {args.subject}")
+            fingerprint = normalize_fingerprint(args.subject)
+            store.revoke_certificate(fingerprint)
+            entry = localaudit.draft(audit.CREDENTIAL_REVOKED, {"credential": "client-certificate", "via": VIA,
+                                                               "fingerprint": fingerprint})
+            message, code = f"revoked certificate {args.subject}", 0
+        if audit_log is not None and entry is not None:
+            try:
+                audit_log.append_audit([entry])
+            except (StoreError, OSError) as exc:
+                print(f"error: {audit_log.where}: cannot record the {args.action} in the audit log ({exc})"
+                      + ("; the new token is not shown, so it cannot be used: fix the data directory and issue "
+                         "another" if args.action == "issue" else "; it took effect: record it by hand"),
+                      file=sys.stderr)
+                return 2
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    finally:
+        if audit_log is not None:
+            audit_log.close()
+    print(message)
+    return code
 
 
 def run_hub(args: argparse.Namespace) -> int:
