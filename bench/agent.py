@@ -72,6 +72,7 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import append  # noqa: E402
 from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, tracking_id  # noqa: E402
 from fleetline.wire import fleet_pb2  # noqa: E402
 from hub.sessions.server import start_hub  # noqa: E402
@@ -684,8 +685,7 @@ def main() -> int:
     report = format_report(figures, args)
     print(report)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write("\n" + report)
+        append(report)
     return 0
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import git  # noqa: E402
 from aiohttp import ClientSession  # noqa: E402
 
-from bench.record import commit  # noqa: E402
+from bench.record import append, commit  # noqa: E402
 from fleetline.wire import fleet_pb2  # noqa: E402
 from hub.api.tokens import ApiTokenStore  # noqa: E402
 from hub.operator.server import start_operator  # noqa: E402
@@ -124,8 +124,7 @@ def main() -> int:
               f"| p99 <= 100 ms ({ok}) |\n")
     print(report)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write(report)
+        append(report)
     return 0
 
 

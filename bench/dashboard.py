@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 
 from bench.dashboard_fleet import BenchFacade  # noqa: E402
-from bench.record import commit, ok  # noqa: E402
+from bench.record import append, commit, ok  # noqa: E402
 from hub.api.app import build_app  # noqa: E402
 from hub.api.tokens import ApiTokenStore  # noqa: E402
 
@@ -309,8 +309,7 @@ def main() -> int:
         f"\nVerdict: render {ok(render_ok)}, responsive {ok(responsive)}, applied {ok(applied)}.\n")
     print(report)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write(report)
+        append(report)
     return 0
 
 

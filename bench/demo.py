@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.record import commit, ok  # noqa: E402
+from bench.record import append, commit, ok  # noqa: E402
 
 TARGET_S = 120.0
 MAKE_DEMO_STARTS = "fleetline demo --workdir .demo"  # the line make echoes when the install is done
@@ -201,8 +201,7 @@ def main() -> int:
         print("the demo did not converge; make's last lines:\n" + "\n".join(line for _, line in timeline.lines[-30:]),
               file=sys.stderr)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write(text)
+        append(text)
     return 0 if timeline.converged is not None else 1
 
 

@@ -77,7 +77,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.record import commit, ok  # noqa: E402
+from bench.record import append, commit, ok  # noqa: E402
 
 APP = "inference"
 NAMESPACE = "ml"
@@ -621,8 +621,7 @@ def main() -> int:
     report = format_report(runs, args, load_before)
     print(report)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write("\n" + report)
+        append(report)
     return 0
 
 

@@ -33,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.record import append  # noqa: E402
 from kubesim.api import ClusterAPI, WriteOptions  # noqa: E402
 from kubesim.cluster import ClusterOptions, SimFleet  # noqa: E402
 
@@ -277,8 +278,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write(text)
+        append(text)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What every benchmark writes beside its figures in bench/RESULTS.md: the commit measured and a verdict."""
+"""What every benchmark writes beside its figures in bench/RESULTS.md: the commit measured and a verdict, and
+the appending of its section to the file."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ def commit() -> str:
 def ok(good: bool) -> str:
     """A target's verdict as the results tables write it."""
     return "met" if good else "**missed**"
+
+
+def append(section: str) -> None:
+    """Append `section` (a heading, a table, notes) to bench/RESULTS.md, after a blank line."""
+    with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
+        fh.write("\n" + section.lstrip("\n"))

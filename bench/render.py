@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fleetgen import region_kustomization, write_fleet  # noqa: E402
+from bench.record import append  # noqa: E402
 
 CHANGED_APP, CHANGED_REGION = "app-03", "eu"
 
@@ -155,8 +156,7 @@ def main() -> int:
         print(f"{len(full['failed'])} pairs failed to render, e.g. {full['failed'][:3]}", file=sys.stderr)
         return 1
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write("\n" + report)
+        append(report)
     return 0
 
 

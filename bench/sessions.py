@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.session.client import HANDSHAKE_TIMEOUT  # noqa: E402
-from bench.record import commit, ok  # noqa: E402
+from bench.record import append, commit, ok  # noqa: E402
 from fleetline import protocol  # noqa: E402
 from fleetline.wire import fleet_pb2, fleet_pb2_grpc  # noqa: E402
 
@@ -567,8 +567,7 @@ def main() -> int:
     report = format_report(runs, args)
     print(report)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write("\n" + report)
+        append(report)
     return 0
 
 

@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.record import commit, ok  # noqa: E402
+from bench.record import append, commit, ok  # noqa: E402
 from hub.store import kinds  # noqa: E402
 from hub.store.records import AuditDraft, ClusterRecord  # noqa: E402
 from hub.store.report import report  # noqa: E402
@@ -356,8 +356,7 @@ def main() -> int:
     text = format_report(figures, args)
     print(text)
     if not args.no_record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
-            fh.write("\n" + text)
+        append(text)
     return 0
 
 
