@@ -1,5 +1,6 @@
 """Every relative link and image in the README, docs/ and the example repository's README points to a file that
-exists: a renamed doc or a screenshot left out of docs/images/ fails here, not in a reader's browser."""
+exists inside the repository: a renamed doc or a screenshot left out of docs/images/ fails here, not in a
+reader's browser."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def test_the_link_pattern_finds_images_and_links_but_not_urls() -> None:
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_points_to_a_file(document: Path) -> None:
     assert document.is_file(), f"{document} is missing"
-    missing = [target for target in relative_targets(document.read_text(encoding="utf-8"))
-               if not (document.parent / target).exists()]
+    targets = relative_targets(document.read_text(encoding="utf-8"))
+    outside = [t for t in targets if not (document.parent / t).resolve().is_relative_to(ROOT)]
+    assert not outside, f"{document.relative_to(ROOT)} links outside the repository (a reader's clone lacks them): " \
+                        f"{outside}"
+    missing = [target for target in targets if not (document.parent / target).exists()]
     assert not missing, f"{document.relative_to(ROOT)} links to files that do not exist: {missing}"

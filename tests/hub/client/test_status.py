@@ -139,10 +139,16 @@ async def test_watch_without_the_stream_polls_and_rides_out_an_unavailable_hub(h
     assert not hub.calls("GET", "/api/v1/events")
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a test run started in the background (`nohup`, `cmd &` in a script) hands
+    its children SIGINT ignored, and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_watch_redraws_on_a_change_from_the_event_stream_until_ctrl_c(hub: FakeHubApi) -> None:
     process = await asyncio.create_subprocess_exec(
         *CLI, "status", "--watch", "--interval", "60", cwd=ROOT, env=process_env(hub),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_as_in_a_terminal)
     seen: list[str] = []
     try:
         await _read_until(process.stdout, seen, "us-east-1")
