@@ -126,11 +126,12 @@ class Recorder:
         self.metrics.event(cluster, event.application, event)
         if self.notifier is not None:
             self.notifier.event(cluster, region, environment, event)
-        self.broadcast.publish("event", {"cluster": cluster, "region": region, "environment": environment,
-                                         "application": event.application,
+        # the agent's details first: what the hub knows itself (cluster, region, type...) is never overwritten by
+        # them, since the stream's scope filter and its readers trust those fields
+        self.broadcast.publish("event", {**record.details, "cluster": cluster, "region": region,
+                                         "environment": environment, "application": event.application,
                                          "type": fleet_pb2.EventType.Name(event.type), "message": event.message,
-                                         "revision": event.revision, "sequence": event.sequence,
-                                         **record.details})
+                                         "revision": event.revision, "sequence": event.sequence})
 
     async def _follow_status(self) -> None:
         while True:

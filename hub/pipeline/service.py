@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fleetline.atomicfile import atomic_write
 from fleetline.wire import fleet_pb2
 from hub.fleet.model import Fleet
 from hub.gates.approvals import ApprovalBook, ApprovalState
@@ -89,9 +91,12 @@ class _Environment:
 
 
 def _same(a: fleet_pb2.ApplicationBundle | None, b: fleet_pb2.ApplicationBundle | None) -> bool:
+    """Whether two bundles hold the same content. The revision does not count: every commit to the environment
+    renders every application at the new revision, and a commit that leaves an application's content alone must
+    not start its rollout again (skipping a soak, or re-releasing what a halted rollout rolled back)."""
     if a is None or b is None:
         return a is b
-    return a.content_hash == b.content_hash and a.revision == b.revision
+    return a.content_hash == b.content_hash
 
 
 class Pipeline:
@@ -117,6 +122,7 @@ class Pipeline:
         self.held: dict[Pair, str] = {}  # released but blocked by a sync window: why
         self.reports: dict[Pair, ClusterReport] = {}
         self.requested: set[tuple[str, str, str]] = set()  # (cluster, application, revision) sync requests sent
+        self._requested_file = self.data_dir / "pipeline" / "sync-requests.json"  # `requested`, across restarts
         self._known_clusters: set[str] = set()
         self._rollout_marks: dict[tuple[str, str], tuple[str, int, str]] = {}  # (phase, step, revision) last told
         self._reported = asyncio.Event()  # status reports arrived since the last apply()
@@ -133,6 +139,7 @@ class Pipeline:
             self.store = await AsyncStore.open(self.data_dir, synchronous="FULL" if self.fsync else "NORMAL")
             self._own_store = True
         self.approvals = await ApprovalBook.open(self.store, legacy=self.data_dir / "pipeline" / "approvals.json")
+        self.requested = _read_requests(self._requested_file)
 
         def saved_rollouts(store: Store) -> list[tuple[RolloutRecord, dict[str, bytes]]]:
             return [(record, store.rollout_bundles(record.environment, record.application))
@@ -506,7 +513,18 @@ class Pipeline:
         return max(1, env.fleet.environments[env.name].approvals.required)
 
     async def _request_syncs(self, moment: datetime) -> None:
-        """Behind a manual gate: a SyncRequest for each cluster holding an approved revision not yet requested."""
+        """Behind a manual gate: a SyncRequest for each cluster holding an approved revision not yet requested.
+        What was requested is kept on disk, so that a restarted hub does not send the requests again (each would
+        be a full sync, hooks included, of a revision the cluster already runs)."""
+        sent = len(self.requested)
+        await self._send_sync_requests(moment)
+        if len(self.requested) != sent:
+            current = {(pair.cluster, pair.app, entry.revision) for pair, entry in self.pushed.items()}
+            self.requested &= current  # requests for revisions no cluster holds any more are history
+            data = json.dumps(sorted(self.requested)).encode()
+            await asyncio.to_thread(atomic_write, self._requested_file, data, 0o644, self.fsync)
+
+    async def _send_sync_requests(self, moment: datetime) -> None:
         for pair, entry in list(self.pushed.items()):  # every tick: no sort, the cheap test first
             if not entry.manual or (pair.cluster, pair.app, entry.revision) in self.requested:
                 continue
@@ -574,3 +592,16 @@ class Pipeline:
                 "released": sorted(decision.release) if decision else [],
                 "rolled_back": sorted(decision.rollback) if decision else [],
                 "steps": [list(step.clusters) for step in rollout.state.steps]}
+
+
+def _read_requests(path: Path) -> set[tuple[str, str, str]]:
+    """The sync requests a previous run of the hub sent (see `Pipeline._request_syncs`); empty when there is no
+    file, or one that cannot be read (logged: the requests are then sent again, which syncs what already runs)."""
+    try:
+        return {(str(c), str(a), str(r)) for c, a, r in json.loads(path.read_bytes())}
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning(kv(event="sync_requests_unreadable", file=path, error=str(exc),
+                       action="approved revisions will be requested again"))
+        return set()

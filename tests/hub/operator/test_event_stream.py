@@ -87,3 +87,29 @@ async def test_a_real_drift_arrives_through_the_event_stream(operator_stack) -> 
     assert eu.messages.index(("event", healed[0])) > eu.messages.index(("event", drift))
     assert not [d for _, d in elsewhere.messages if d.get("cluster") == "stg-1"], \
         "a token scoped to us-east sees nothing of eu"
+
+
+async def test_an_agent_cannot_rewrite_where_its_event_comes_from(operator_stack) -> None:
+    """The stream's scope filter and the dashboard trust an event's cluster, region and type: details the agent
+    sends (details_json) must never overwrite them."""
+    from fleetline.wire import fleet_pb2
+
+    stack = operator_stack(["stg-1"])
+    first = stack.commit({"fleet.yaml": STAGING_FLEET, "apps/inference/deployment.yaml": deployment_yaml(),
+                          "apps/inference/kustomization.yaml": kustomization("v1")}, "v1")
+    await stack.start(interval=0.3)
+    await stack.eventually(lambda: stack.runs("stg-1", "inference", first), timeout=60, message="v1 synced")
+    recorder = stack.operator.recorder
+    items = recorder.broadcast.subscribe()
+    forged = json.dumps({"cluster": "use-1", "region": "us-east", "environment": "prod", "type": "SYNC_FAILED",
+                         "sequence": 1, "fields": [{"path": "/data/x"}]})
+    next_item = asyncio.ensure_future(anext(items))
+    await asyncio.sleep(0)  # the subscription is registered once the generator runs
+    await recorder._event("stg-1", fleet_pb2.Event(type=fleet_pb2.DRIFT_DETECTED, application="inference",
+                                                   sequence=10_000, details_json=forged))
+    kind, data = await asyncio.wait_for(next_item, 10)
+    await items.aclose()
+    assert kind == "event"
+    assert (data["cluster"], data["region"], data["environment"], data["type"], data["sequence"]) == (
+        "stg-1", "eu", "staging", "DRIFT_DETECTED", 10_000)
+    assert data["fields"] == [{"path": "/data/x"}]  # the agent's own details still come through

@@ -117,3 +117,32 @@ async def test_a_halted_rollout_stays_halted_after_a_hub_restart(operator_stack)
     with sqlite3.connect(stack.root / "hub" / "fleetline.db") as db:
         halts = db.execute("SELECT COUNT(*) FROM audit_log WHERE kind = 'rollout_halted'").fetchone()[0]
     assert halts == 1, "the restored rollout is not audited as halted a second time"
+
+
+async def test_a_restarted_hub_does_not_request_an_approved_sync_again(operator_stack) -> None:
+    """Behind a manual gate the hub sends one SyncRequest per approved revision and cluster; a restarted hub
+    remembers it (each request again would be a full sync, hooks included, of what the cluster already runs)."""
+    from tests.hub.pipeline.test_gates import repo_files
+
+    stack = operator_stack(["euw1"])
+    first = stack.commit(repo_files("v1"), "v1")
+    await stack.start(interval=0.5)
+    await stack.eventually(lambda: stack.pipeline.describe()["pending_approvals"], message="v1 pending")
+    await stack.pipeline.approve("prod", "inference", first, "alice")
+    await stack.pipeline.approve("prod", "inference", first, "bob")
+    await stack.eventually(lambda: stack.runs("euw1", "inference", first), timeout=30, message="v1 synced")
+    assert ("euw1", "inference", first) in stack.pipeline.requested
+
+    await stack.restart_hub(interval=0.5)
+    assert ("euw1", "inference", first) in stack.pipeline.requested, "read back at start"
+    sent: list[tuple] = []
+    request_sync = stack.hub.hub.request_sync
+
+    async def spy(*args, **kwargs):
+        sent.append(args)
+        return await request_sync(*args, **kwargs)
+
+    stack.hub.hub.request_sync = spy
+    await stack.eventually(lambda: stack.runs("euw1", "inference", first), timeout=30, message="agent back")
+    await stack.pipeline.apply()
+    assert sent == [], "an approved revision the cluster holds is not requested again after a restart"

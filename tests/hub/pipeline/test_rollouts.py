@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from hub.plan.impact import Pair
 from tests.hub.pipeline.conftest import deployment_yaml, kustomization
 
 FLEET = """\
@@ -85,3 +86,16 @@ async def test_a_crash_looping_image_halts_at_the_first_step_and_rolls_it_back(s
     for cluster in ("usw1", "use1", "euw1"):
         assert stack.runs(cluster, "inference", first)
         assert await stack.image(cluster) == "model-server:v1"
+
+    # a commit that leaves the application's content alone neither resumes the halted rollout nor sends the
+    # crashing version to the canary again (every commit renders every application at its new revision)
+    canary = Pair("usw2", "inference")
+    held = stack.pipeline.pushed[canary].content_hash
+    unrelated = stack.commit({"docs/notes.md": "release notes\n"}, "docs only")
+    await stack.eventually(lambda: stack.pipeline.environments["prod"].good_revision == unrelated, timeout=30,
+                           message="the docs commit rendered")
+    await stack.pipeline.apply()
+    [after] = stack.source.describe()["rollouts"]
+    assert (after["phase"], after["revision"]) == ("Halted", rollout["revision"]), after
+    assert stack.pipeline.pushed[canary].content_hash == held, "the canary keeps the previous content"
+    assert await stack.image("usw2") == "model-server:v1"
