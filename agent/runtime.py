@@ -120,8 +120,10 @@ class Agent:
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
-            for task in list(self._requests):
+            waiting = list(self._requests)
+            for task in waiting:
                 task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)  # ended before the reconciler closes
             await self.reconciler.close()
             await self.access.close()
 

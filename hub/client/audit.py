@@ -19,6 +19,7 @@ from pathlib import Path
 from hub.client.errors import FAILED, OK, UsageError
 from hub.client.http import HubClient
 from hub.client.output import Terminal, one_line, short_revision, show_time, table
+from hub.store.timefmt import parse_bound, rfc3339
 
 # Columns of the audit log table, from the entry fields that are present, in this order; the rest is DETAILS.
 LOG_COLUMNS = (("seq", "SEQ"), ("id", "ID"), ("time", "TIME"), ("at", "TIME"), ("timestamp", "TIME"),
@@ -67,7 +68,7 @@ async def audit_log(client: HubClient, args: argparse.Namespace, terminal: Termi
     query per kind, merged by seq (the latest --limit of them)."""
     _only_local(args, ("application", "--application"))
     limit = getattr(args, "limit", None)
-    common = {"region": args.region, "cluster": args.cluster, "since": args.since, "until": args.until,
+    common = {"region": args.region, "cluster": args.cluster, "since": args.since, "until": _until(args.until),
               "limit": limit or None}
     kinds = _kinds(args)
     if len(kinds) <= 1:
@@ -117,7 +118,7 @@ async def audit_report(client: HubClient, args: argparse.Namespace, terminal: Te
     if not args.since:
         raise UsageError("audit report through --hub needs --since (e.g. --since 2026-03-01)")
     form = args.output_format or _format_from_suffix(args.output)
-    report = await client.audit_report(form, region=args.region, since=args.since, until=args.until)
+    report = await client.audit_report(form, region=args.region, since=args.since, until=_until(args.until))
     if args.output:
         path = Path(args.output)
         try:
@@ -132,12 +133,24 @@ async def audit_report(client: HubClient, args: argparse.Namespace, terminal: Te
         terminal.out.write(report if report.endswith("\n") else report + "\n")
     else:
         terminal.json(report)
-    verification = report.get("verification") if isinstance(report, dict) else None
+    # a CSV or HTML report carries its verdict as text: ask the hub for it, so the exit code says it either way
+    verification = report.get("verification") if isinstance(report, dict) else await client.audit_verify()
     if isinstance(verification, dict) and verification.get("ok") is False:
         terminal.note(f"error: the audit chain is BROKEN at entry {verification.get('first_broken', '?')}: "
                       f"{verification.get('reason') or 'no reason given'}")
         return FAILED
     return OK
+
+
+def _until(text: str | None) -> str | None:
+    """`--until` as the API reads it: a date alone includes that whole day, as on the data directory (the API
+    takes a date as its midnight), so it is sent as the next day's midnight."""
+    if not text or len(text.strip()) != 10:
+        return text
+    try:
+        return rfc3339(parse_bound(text, end=True))
+    except ValueError:
+        return text  # the API names what is wrong with it
 
 
 def _format_from_suffix(path: str | None) -> str:

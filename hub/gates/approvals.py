@@ -106,7 +106,9 @@ class ApprovalBook:
                                                              region))
             if not self._has(names, region, who):  # another call may have added it while the store wrote
                 self._remember(names[0], region, names[1], names[2], Approval(who, now))
-        return self.state(*names, required=required, region=region)
+        if region:  # what counts for that region's clusters: the environment's approvals and the region's
+            return self.state_for(names[0], region, names[1], names[2], required)
+        return self.state(*names, required=required)
 
     def state(self, environment: str, application: str, revision: str, required: int = 0,
               region: str = "") -> ApprovalState:

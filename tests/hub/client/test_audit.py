@@ -40,6 +40,7 @@ def test_audit_verify_exit_code_is_the_chains_verdict(hub: FakeHubApi) -> None:
 
 
 def test_audit_report_as_the_hub_renders_it(hub: FakeHubApi, tmp_path: Path) -> None:
+    hub.on("GET", "/api/v1/audit/verify", (200, {"ok": True, "entries": 3, "first_broken": None, "reason": ""}))
     hub.on("GET", "/api/v1/audit/report", lambda r: (200, f"<html>{r.query['region']} {r.query['format']}</html>"
                                                      if r.query["format"] == "html" else {"region": r.query["region"]}))
     result = run_cli(hub, "audit", "report", "--region", "eu", "--since", "2026-03-01", "-o", "html", "--out",
@@ -50,3 +51,27 @@ def test_audit_report_as_the_hub_renders_it(hub: FakeHubApi, tmp_path: Path) -> 
                                                                  "format": "html"}
     assert json.loads(run_cli(hub, "audit", "report", "--region", "eu", "--since", "2026-03-01").out) == {
         "region": "eu"}
+
+
+def test_a_date_alone_in_until_includes_that_whole_day_through_the_hub(hub: FakeHubApi) -> None:
+    """As on the data directory, `--until 2026-05-31` covers all of 31 May: the API reads a date as its midnight,
+    so the client sends the next day's midnight; a full time goes as given."""
+    hub.on("GET", "/api/v1/audit", (200, {"entries": []}))
+    hub.on("GET", "/api/v1/audit/report", (200, {"region": "eu"}))
+    assert run_cli(hub, "audit", "log", "--until", "2026-05-31").code == 0
+    assert run_cli(hub, "audit", "report", "--region", "eu", "--since", "2026-03-01", "--until", "2026-05-31",
+                   "-o", "json").code == 0
+    assert run_cli(hub, "audit", "log", "--until", "2026-05-31T10:00:00Z").code == 0
+    sent = [c.query["until"] for c in hub.calls("GET", "/api/v1/audit") + hub.calls("GET", "/api/v1/audit/report")]
+    assert sent == ["2026-06-01T00:00:00.000000Z", "2026-05-31T10:00:00Z", "2026-06-01T00:00:00.000000Z"]
+
+
+def test_a_csv_or_html_report_of_a_broken_chain_exits_1(hub: FakeHubApi, tmp_path: Path) -> None:
+    hub.on("GET", "/api/v1/audit/report", (200, "section,item,value\nsummary,chain_ok,no\n"))
+    hub.on("GET", "/api/v1/audit/verify", (200, {"ok": False, "entries": 10, "first_broken": 7,
+                                                 "reason": "content hash mismatch"}))
+    broken = run_cli(hub, "audit", "report", "--region", "eu", "--since", "2026-03-01", "-o", "csv")
+    assert broken.code == 1 and "BROKEN at entry 7" in broken.err
+    assert broken.out.startswith("section,item,value")  # the report is still written
+    hub.on("GET", "/api/v1/audit/verify", (200, {"ok": True, "entries": 10, "first_broken": None, "reason": ""}))
+    assert run_cli(hub, "audit", "report", "--region", "eu", "--since", "2026-03-01", "-o", "csv").code == 0

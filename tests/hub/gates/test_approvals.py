@@ -87,6 +87,16 @@ async def test_a_regional_approval_counts_for_that_region_only(store: AsyncStore
     assert book.state("production", "inference", REV_A, 2, region="eu").approvers == ["eu-ops", "LEAD"]
 
 
+async def test_a_regional_approval_answers_with_what_counts_for_that_region(store: AsyncStore) -> None:
+    """The state a regional approval returns (the API's answer, the audit entry's count) is what the gate of
+    that region's clusters counts: the environment's approvals and the region's."""
+    book = await ApprovalBook.open(store)
+    await book.approve("production", "inference", REV_A, "alice", NOW, required=2)
+    state = await book.approve("production", "inference", REV_A, "bob", NOW + timedelta(minutes=1), required=2,
+                               region="eu")
+    assert (state.approvers, state.satisfied) == (["alice", "bob"], True)
+
+
 def test_no_required_approvals_is_always_satisfied() -> None:
     assert ApprovalBook().state("production", "inference", REV_A).satisfied
 
