@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 
 from hub.api.tokens import FILE_NAME, ROLES, ApiTokenStore, Token, TokenError, check_token_request
@@ -96,7 +97,7 @@ def run_create(args: argparse.Namespace) -> int:
                              "process rewriting the file?")
         try:
             _audit(store, audit.CREDENTIAL_ISSUED, created)
-        except (StoreError, OSError) as exc:
+        except (StoreError, OSError, sqlite3.Error) as exc:
             tokens.revoke(args.name)
             print(f"error: {store.where}: cannot record the new token in the audit log ({exc}); token "
                   f"{args.name!r} was revoked again: fix the data directory and create a token of another name",
@@ -145,7 +146,7 @@ def run_revoke(args: argparse.Namespace) -> int:
         revoked = tokens.revoke(args.name)
         try:
             _audit(store, audit.CREDENTIAL_REVOKED, revoked)
-        except (StoreError, OSError) as exc:
+        except (StoreError, OSError, sqlite3.Error) as exc:
             print(f"error: {store.where}: token {args.name!r} is revoked, but the audit log could not record it "
                   f"({exc})", file=sys.stderr)
             return 2

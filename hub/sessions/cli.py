@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def run_hub_token(args: argparse.Namespace) -> int:
         if audit_log is not None and entry is not None:
             try:
                 audit_log.append_audit([entry])
-            except (StoreError, OSError) as exc:
+            except (StoreError, OSError, sqlite3.Error) as exc:
                 print(f"error: {audit_log.where}: cannot record the {args.action} in the audit log ({exc})"
                       + ("; the new token is not shown, so it cannot be used: fix the data directory and issue "
                          "another" if args.action == "issue" else "; it took effect: record it by hand"),

@@ -106,6 +106,11 @@ class SqliteStore(Store):
                 raise StoreError(f"synchronous={synchronous!r}: use FULL, EXTRA or NORMAL")
             self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             return schema.migrate(self._conn, self.where)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreError(f"{self.path}: cannot open the database ({exc})") from exc
+            raise StoreError(f"{self.path}: the database is busy (another process holds a lock: {exc}); try again "
+                             "in a moment") from exc
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable SQLite database ({exc}); move it aside to start a new one, "
                              "or restore a backup") from exc
