@@ -3,7 +3,8 @@
 Public (no token): the files hold no data. Each answer has its content type by extension, `Cache-Control:
 no-cache` with an ETag (the browser revalidates, so an upgraded hub serves new assets at once), and headers that
 keep the page to its own origin (a Content-Security-Policy without inline scripts, `nosniff`, no framing). A path
-that leaves `static/`, names a hidden file or an unknown extension is a 404, as is a missing file.
+that leaves `static/`, names a hidden file or an unknown extension, or holds a NUL byte is a 404, as is a missing
+file.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class _Assets:
 
     def find(self, relative: str) -> Path | None:
         parts = relative.split("/")
-        if any(not part or part.startswith(".") for part in parts):
+        if "\x00" in relative or any(not part or part.startswith(".") for part in parts):
             return None
         path = self.root.joinpath(*parts).resolve()
         if not path.is_relative_to(self.root) or path.suffix not in CONTENT_TYPES or not path.is_file():

@@ -55,7 +55,8 @@ async def test_an_unchanged_asset_is_not_sent_again(api: Api) -> None:
 
 
 @pytest.mark.parametrize("path", ["/ui/missing.js", "/ui/js/../../routes.py", "/ui/%2e%2e/routes.py",
-                                  "/ui/..%2froutes.py", "/ui/.hidden.js", "/ui/js", "/ui/index.txt"])
+                                  "/ui/..%2froutes.py", "/ui/.hidden.js", "/ui/js", "/ui/index.txt",
+                                  "/ui/app%00.css", "/ui/js/%00/main.js"])
 async def test_nothing_outside_the_assets_is_served(api: Api, path: str) -> None:
     response = await api.client.get(path)
     assert response.status == 404, path

@@ -33,10 +33,14 @@ class Dashboard {
     this.debounced = new Map();
     this.streamDown = false;
     this.reloading = null;
+    this.reloadAgain = null;
+    this.approved = []; // approvals given in this browser session (the Approvals view), newest first
+    this.stream = null;
+    this.routeHash = "";
   }
 
   boot() {
-    window.addEventListener("hashchange", () => this.route(true));
+    window.addEventListener("hashchange", (event) => this.route(true, event.oldURL));
     document.getElementById("logout").addEventListener("click", () => this.logout());
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (token) this.login(token).catch((error) => this.showLogin(error.message));
@@ -52,6 +56,7 @@ class Dashboard {
   async login(token) {
     const api = new Api(token);
     const caller = await api.get("/api/v1/whoami"); // a refusal here goes back to the login form
+    this.teardown(); // whatever an earlier (failed) login left running: its stream, timers and view
     api.onUnauthorized = (text) => this.logout(`The hub refused the token: ${text}`);
     sessionStorage.setItem(TOKEN_KEY, token);
     const model = new FleetModel();
@@ -64,33 +69,76 @@ class Dashboard {
       onUnauthorized: () => this.logout("The hub refused the token on its event stream: log in again."),
     });
     this.stream.start();
-    await this.reload();
-    this.route(false);
+    try {
+      await this.reload();
+      this.route(false);
+    } catch (error) {
+      this.teardown(); // nothing of a failed login keeps running (a retry would open a second stream)
+      this.showLogin(`Could not open the dashboard: ${error.message}`);
+      return;
+    }
     this.timers.push(setInterval(() => this.view && this.view.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.refreshFleet(), FLEET_REFRESH_MS));
   }
 
   logout(note = "") {
     sessionStorage.removeItem(TOKEN_KEY);
+    this.teardown();
+    this.showLogin(note);
+  }
+
+  // Stop what a session runs and forget what it held, so that the next login starts clean.
+  teardown() {
     if (this.stream) this.stream.stop();
     this.stream = null;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    for (const timer of this.debounced.values()) clearTimeout(timer);
+    this.debounced.clear();
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.frameTimer);
+    this.frame = 0;
     if (this.view) this.view.unmount();
     this.view = null;
     this.session = null;
     this.pending = [];
+    this.held = null;
+    this.reloading = null;
+    this.reloadAgain = null;
+    this.approved = [];
+    this.loadError = null;
     this.streamDown = false;
-    this.showLogin(note);
+    this.routeHash = "";
   }
 
   // ---- data -----------------------------------------------------------------------------------------------
 
   // Everything the views share, read again (at login and after the stream reconnects). Stream items that arrive
-  // meanwhile are held and applied after, in order.
-  async reload() {
+  // meanwhile are held and applied after, in order. A caller joins a reload already under way.
+  reload() {
     if (this.reloading) return this.reloading;
-    const session = this.session;
+    const promise = this.readAll(this.session).finally(() => {
+      if (this.reloading === promise) this.reloading = null;
+    });
+    this.reloading = promise;
+    return promise;
+  }
+
+  // A reload that starts after the one under way (if any) ends: what that one read may predate an outage.
+  freshReload() {
+    if (!this.reloading) return this.reload();
+    if (!this.reloadAgain) {
+      const session = this.session;
+      const again = this.reloading.then(() => {
+        if (this.reloadAgain === again) this.reloadAgain = null;
+        return this.session === session ? this.reload() : undefined;
+      });
+      this.reloadAgain = again;
+    }
+    return this.reloadAgain;
+  }
+
+  async readAll(session) {
     this.held = this.held || [];
     const work = (async () => {
       const { api, model } = session;
@@ -109,17 +157,15 @@ class Dashboard {
       model.approvals = approvals.pending || [];
       model.replayAudit([...detected, ...healed, ...loops].sort((a, b) => a.seq - b.seq), changes);
     })();
-    this.reloading = work;
     try {
       await work;
     } catch (error) {
       if (this.session === session && this.view) this.view.notice(`Could not read the fleet: ${error.message}`);
       else if (this.session === session) this.loadError = error.message;
     } finally {
-      this.reloading = null;
-      const held = this.held || [];
-      this.held = null;
       if (this.session === session) {
+        const held = this.held || [];
+        this.held = null;
         this.pending.push(...held);
         this.updateCount();
         this.schedule();
@@ -145,8 +191,9 @@ class Dashboard {
     try {
       model.approvals = (await api.get("/api/v1/approvals")).pending || [];
     } catch { return; }
+    // a signal of its own: `approvals` (something may have changed them) would ask for this read again
     const changes = newChanges();
-    changes.approvals = true;
+    changes.approvalsRead = true;
     this.deliver(changes);
   }
 
@@ -164,8 +211,9 @@ class Dashboard {
       return;
     }
     if (!this.streamDown) return;
-    // back after an outage: what happened meanwhile is not replayed, so read everything again
-    this.reload().then(() => {
+    // back after an outage: what happened meanwhile is not replayed, so read everything again (a reload that
+    // started before the outage does not count)
+    this.freshReload().then(() => {
       if (!this.session) return;
       this.streamDown = false;
       this.banner.hidden = true;
@@ -219,11 +267,30 @@ class Dashboard {
 
   // ---- routing --------------------------------------------------------------------------------------------
 
-  route(navigated) {
+  route(navigated, oldURL = "") {
     if (!this.session) return;
-    const [path, queryText] = (location.hash || "#/fleet").slice(1).split("?");
-    const query = new URLSearchParams(queryText || "");
-    const parts = path.split("/").filter(Boolean).map((part) => decodeURIComponent(part));
+    const hash = location.hash || "#/fleet";
+    if (!hash.startsWith("#/")) {
+      // an in-page link (the skip link's #main): not a view; keep the current one and its address
+      if (this.view) {
+        const before = oldURL ? new URL(oldURL).hash : "";
+        history.replaceState(null, "", before.startsWith("#/") ? before : this.routeHash || "#/fleet");
+        this.main.focus();
+      } else {
+        location.replace("#/fleet");
+      }
+      return;
+    }
+    const [path, queryText] = hash.slice(1).split("?");
+    let parts;
+    let query;
+    try {
+      query = new URLSearchParams(queryText || "");
+      parts = path.split("/").filter(Boolean).map((part) => decodeURIComponent(part));
+    } catch {
+      location.replace("#/fleet"); // a malformed address (%E0%A4%A)
+      return;
+    }
     const views = { fleet: FleetView, drift: DriftView, rollouts: RolloutsView, approvals: ApprovalsView,
                     audit: AuditView };
     let view = null;
@@ -244,6 +311,7 @@ class Dashboard {
     }
     if (this.view) this.view.unmount();
     this.view = view;
+    this.routeHash = hash;
     this.main.innerHTML = "";
     view.mount(this.main);
     if (this.loadError) {

@@ -9,11 +9,14 @@ import { overallSync, parseTime, worstHealth } from "./html.js";
 const MAX_DRIFT = 400;
 const MAX_LOOPS = 100;
 const MAX_EVENTS = 2000;
+const MAX_SUBJECTS = 1000; // commit subjects kept (the newest seen)
 
 export function newChanges() {
-  // clusters: whose card changed; seen: heard from (only the "last heard" time moved); fleet: re-read or redraw
+  // clusters: whose card changed; seen: heard from (only the "last heard" time moved); fleet: re-read or redraw;
+  // approvals: something may have changed the pending approvals (the owner reads them again); approvalsRead:
+  // they were read again (model.approvals is new)
   return { clusters: new Set(), seen: new Set(), drift: false, loops: false, rollouts: false, approvals: false,
-           events: [], fleet: false };
+           approvalsRead: false, events: [], fleet: false };
 }
 
 function normApp(app) {
@@ -93,8 +96,14 @@ export class FleetModel {
   setSubjects(entries) {
     for (const entry of entries) {
       const data = entry.data || {};
-      if (entry.revision) this.subjects.set(entry.revision, { subject: data.subject || "", author: data.author || "" });
+      if (entry.revision) this.setSubject(entry.revision, data);
     }
+  }
+
+  setSubject(revision, data) {
+    this.subjects.delete(revision); // re-inserted last: the oldest go first
+    this.subjects.set(revision, { subject: data.subject || "", author: data.author || "" });
+    while (this.subjects.size > MAX_SUBJECTS) this.subjects.delete(this.subjects.keys().next().value);
   }
 
   subject(revision) {
@@ -162,8 +171,8 @@ export class FleetModel {
     const old = this.drift.get(key);
     const item = {
       key, cluster: data.cluster, application: data.application || "", object: data.object || data.resource || "",
-      fields: Array.isArray(data.fields) ? data.fields : [], moreFields: data.more_fields || 0,
-      managers: Array.isArray(data.managers) ? data.managers : [], missing: Boolean(data.missing),
+      fields: objectsOnly(data.fields), moreFields: Math.max(0, Math.trunc(Number(data.more_fields) || 0)),
+      managers: Array.isArray(data.managers) ? data.managers.map(String) : [], missing: Boolean(data.missing),
       selfHeal: Boolean(data.self_heal), state: "open", detectedAt: old && old.state === "open" ? old.detectedAt : data.at,
       updatedAt: data.at, healedAfterMs: null, healedBySelfHeal: false,
     };
@@ -233,7 +242,7 @@ export class FleetModel {
       changes.rollouts = true;
       changes.approvals = true;
     } else if (kind === "revision") {
-      this.subjects.set(data.revision, { subject: data.subject || "", author: data.author || "" });
+      if (data.revision) this.setSubject(data.revision, data);
       for (const cluster of this.clusters.values()) if (cluster.revision === data.revision) changes.clusters.add(cluster.name);
     } else if (kind === "pushed") {
       const old = this.clusters.get(data.cluster);
@@ -266,6 +275,11 @@ export class FleetModel {
       else this.syncLoop(record, changes);
     }
   }
+}
+
+// the entries of an agent's list that are objects (a field list from an agent may hold anything)
+function objectsOnly(list) {
+  return Array.isArray(list) ? list.filter((item) => item !== null && typeof item === "object") : [];
 }
 
 // what a card shows (the time last heard from excepted: it is refreshed in place)

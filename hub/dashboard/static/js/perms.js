@@ -36,11 +36,11 @@ export class Permissions {
       (item.region ? this.regionInScope(item.region) : !this.regions.length);
   }
 
-  // resume or abort a rollout: the environment in scope and, for a region-scoped token, every cluster it rolls
-  // out to visible (the fleet the page reads is already filtered to the token's scope)
-  canActOnEnvironment(environment, clusters) {
-    if (!this.operator || !this.environmentInScope(environment)) return false;
-    return !this.regions.length || clusters.every((name) => this.model.clusters.has(name));
+  // resume or abort a rollout: acts on the whole environment, so the hub wants the environment in scope and,
+  // for a region-scoped token, every region that has clusters of the environment. The page cannot know those
+  // regions (the fleet it reads holds only the token's own), so a region-scoped token is not offered it.
+  canActOnEnvironment(environment) {
+    return this.operator && this.environmentInScope(environment) && !this.regions.length;
   }
 
   describe() {

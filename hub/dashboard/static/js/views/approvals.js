@@ -19,7 +19,9 @@ export class ApprovalsView extends View {
     super(session, params, query);
     this.diffs = new Map(); // cluster/app -> diff HTML
     this.outcomes = new Map(); // item key -> text of the last answer
-    session.app.approved = session.app.approved || []; // approved in this browser session, newest first
+    this.opened = new Map(); // item key -> whether its diff is open, as the user left it
+    this.shown = null; // the list's HTML as last drawn: the same data is not drawn again
+    this.shownApproved = null;
   }
 
   render() {
@@ -29,7 +31,12 @@ export class ApprovalsView extends View {
       <ul class="items" data-testid="approvals-list" id="approvals-list" aria-live="polite"></ul>
       <section id="approved-section" aria-labelledby="approved-h" hidden><h2 id="approved-h">Approved here</h2>
         <ul class="items" id="approved-list"></ul></section>`;
-    this.root.querySelector("#approvals-list").addEventListener("click", (event) => {
+    const list = this.root.querySelector("#approvals-list");
+    list.addEventListener("toggle", (event) => { // toggle does not bubble: caught on its way down
+      const details = event.target;
+      if (details.dataset && details.dataset.key) this.opened.set(details.dataset.key, details.open);
+    }, true);
+    list.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-key]");
       if (!button) return;
       if (button.dataset.role === "approve") this.approve(button);
@@ -48,17 +55,21 @@ export class ApprovalsView extends View {
   }
 
   update(changes) {
-    if (changes.approvals) this.draw();
+    if (changes.approvalsRead) this.draw();
     else if (changes.clusters.size && this.session.app.approved.length) this.drawApproved();
   }
 
   draw() {
     const list = this.root.querySelector("#approvals-list");
     const items = this.model.approvals;
-    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-    list.innerHTML = items.length ? items.map((item, index) => this.itemHtml(item, index)).join("")
+    const html = items.length ? items.map((item, index) => this.itemHtml(item, index)).join("")
       : '<li class="muted">Nothing waits for approval.</li>';
-    if (focused) list.querySelector(`button[data-key="${CSS.escape(focused)}"]`)?.focus();
+    if (html !== this.shown) { // a list read again unchanged is left alone (a button under the pointer stays)
+      this.shown = html;
+      const focused = list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+      list.innerHTML = html;
+      if (focused) list.querySelector(`button[data-key="${CSS.escape(focused)}"]`)?.focus();
+    }
     items.slice(0, DIFFS_LOADED).forEach((item) => {
       if (!this.diffs.has(diffKey(item))) this.loadDiff(item);
     });
@@ -94,7 +105,7 @@ export class ApprovalsView extends View {
           esc(shortSha(item.from_revision))}</code>)</span>` : ""}</p>
       <p>Approvals: <strong>${(item.approvers || []).length} of ${esc(item.required)}</strong>${(item.approvers || []).length
         ? ` (${esc(item.approvers.join(", "))})` : ""}${item.held ? ` · <span class="badge b-neutral">Held: ${esc(item.held)}</span>` : ""}</p>
-      <details${diff ? " open" : ""}><summary>What changes on the cluster</summary>
+      <details data-key="${esc(key)}"${(this.opened.has(key) ? this.opened.get(key) : Boolean(diff)) ? " open" : ""}><summary>What changes on the cluster</summary>
         <div data-testid="approval-diff">${diff || `<button type="button" class="secondary" data-role="diff"
           data-key="${esc(key)}">Load the diff</button>`}</div>
       </details>
@@ -135,7 +146,7 @@ export class ApprovalsView extends View {
     const approved = this.session.app.approved;
     const section = this.root.querySelector("#approved-section");
     section.hidden = !approved.length;
-    this.root.querySelector("#approved-list").innerHTML = approved.map((item) => {
+    const html = approved.map((item) => {
       const cluster = this.model.clusters.get(item.cluster);
       const app = cluster ? cluster.apps.find((a) => a.name === item.application) : null;
       const landed = app && app.revision === item.revision && app.sync_status === "Synced";
@@ -145,5 +156,9 @@ export class ApprovalsView extends View {
         ${app ? `${syncBadge(app.sync_status)}${healthBadge(app.health)}` : ""}
         <span class="muted">${landed ? "synced to this revision" : "not synced to it yet"}</span></li>`;
     }).join("");
+    if (html !== this.shownApproved) {
+      this.shownApproved = html;
+      this.root.querySelector("#approved-list").innerHTML = html;
+    }
   }
 }

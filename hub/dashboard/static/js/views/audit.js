@@ -15,6 +15,10 @@ function isoDate(ms) {
 
 export class AuditView extends View {
   render() {
+    if (this.perms.environments.length) {
+      this.renderVerifyOnly();
+      return;
+    }
     const regions = this.perms.regions.length ? this.perms.regions : this.model.regions;
     const chosen = this.query.get("region") || regions[0] || "";
     const since = this.query.get("since") || isoDate(Date.now() - 30 * DAY_MS);
@@ -50,6 +54,17 @@ export class AuditView extends View {
     this.verify();
     if (chosen) this.loadReport();
     else this.root.querySelector("#report").innerHTML = emptyLine("No region in this token's scope.");
+  }
+
+  // The hub refuses reports to a token scoped to environments (a report covers every environment of a region).
+  renderVerifyOnly() {
+    this.root.innerHTML = `
+      <h1>Audit</h1>
+      <p data-testid="audit-verify-state" id="verify" data-ok="" role="status">Checking the audit chain…</p>
+      <p class="muted" data-testid="audit-report-unavailable">Compliance reports and their exports cover every
+        environment of a region: this token is scoped to ${esc(this.perms.environments.join(", "))}, so the hub
+        gives it none. Use a token without an environment scope.</p>`;
+    this.verify();
   }
 
   formValues() {

@@ -166,7 +166,11 @@ export class AppView extends View {
     } catch (error) {
       html = `<p class="error">${esc(error.message)}</p>`;
     }
-    if (!this.closed) box.innerHTML = html;
+    // the box is a live region: the same diff read again is not announced again
+    if (!this.closed && html !== this.shownDiff) {
+      this.shownDiff = html;
+      box.innerHTML = html;
+    }
   }
 
   async loadHistory() {

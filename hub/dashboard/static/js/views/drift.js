@@ -17,21 +17,34 @@ export class DriftView extends View {
       <section aria-labelledby="loops-h" id="loops-section"><h2 id="loops-h">Sync loops</h2>
         <ul class="items" id="loops"></ul></section>
       <section aria-labelledby="feed-h"><h2 id="feed-h">Drift feed <span class="muted" id="drift-counts"></span></h2>
-        <ul class="items" data-testid="drift-feed" id="drift-feed" aria-live="polite"></ul></section>`;
+        <p class="visually-hidden" id="drift-live" role="status"></p>
+        <ul class="items" data-testid="drift-feed" id="drift-feed"></ul></section>`;
     this.root.querySelector("#loops").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-copy]");
       if (button) this.copy(button);
     });
+    this.shown = null;
     this.drawLoops();
     this.drawFeed();
   }
 
+  // The feed is not a live region (its times tick every 5 s): a status line says what changed instead.
   drawFeed() {
     const items = [...this.model.drift.values()].reverse().slice(0, SHOWN);
     const open = items.filter((i) => i.state === "open").length;
-    this.root.querySelector("#drift-counts").textContent = `(${open} open, ${items.length - open} healed)`;
-    this.root.querySelector("#drift-feed").innerHTML = items.length ? items.map(itemHtml).join("")
+    const html = items.length ? items.map(itemHtml).join("")
       : '<li class="muted">No drift seen. Changes made with kubectl or by other controllers show up here.</li>';
+    if (html === this.shown) return;
+    const first = this.shown !== null;
+    this.shown = html;
+    const counts = `${open} open, ${items.length - open} healed`;
+    this.root.querySelector("#drift-counts").textContent = `(${counts})`;
+    this.root.querySelector("#drift-feed").innerHTML = html;
+    const newest = items[0];
+    if (first && newest) {
+      this.root.querySelector("#drift-live").textContent = `Drift ${newest.state === "open" ? "open" : "healed"} on ${
+        newest.object} (${newest.cluster} / ${newest.application}); ${counts}.`;
+    }
   }
 
   drawLoops() {
@@ -71,7 +84,7 @@ function itemHtml(item) {
   const fields = item.missing ? '<li>the object was deleted</li>' : item.fields.map((f) => `<li><code>${esc(f.path)}</code>:
       Git <code>${esc(show(f.desired))}</code> → live <code>${esc(show(f.live))}</code>${f.manager
         ? ` <span class="muted">by</span> <strong>${esc(f.manager)}</strong>` : ""}</li>`).join("");
-  const more = item.moreFields ? `<li class="muted">and ${item.moreFields} more fields</li>` : "";
+  const more = item.moreFields ? `<li class="muted">and ${esc(item.moreFields)} more fields</li>` : "";
   return `<li class="item" data-testid="drift-item" data-cluster="${esc(item.cluster)}" data-app="${esc(item.application)}"
       data-object="${esc(item.object)}" data-state="${item.state}">
     <header>${state} <strong>${esc(item.object)}</strong> ${link}

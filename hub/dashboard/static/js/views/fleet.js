@@ -54,10 +54,19 @@ export class FleetView extends View {
       this.filters[event.target.name] = event.target.value;
       const query = new URLSearchParams(Object.entries(this.filters).filter(([, v]) => v)).toString();
       history.replaceState(null, "", `#/fleet${query ? `?${query}` : ""}`);
-      this.render();
+      this.redrawFiltered(); // not the form: the select keeps the keyboard's focus
     });
+    this.lastStats = null;
+    this.lastMatrix = null;
     this.indexCards();
     performance.mark("fleetline:fleet-rendered");
+  }
+
+  // What the filters choose: the summary, the matrix and the regions' cards.
+  redrawFiltered() {
+    this.refreshSummaries();
+    this.root.querySelector("#regions").innerHTML = this.regionsHtml();
+    this.indexCards();
   }
 
   indexCards() {

@@ -10,7 +10,8 @@ export function renderLogin(root, note, login) {
         <code>fleetline tokens create --name you --role viewer</code>. It is kept in this browser tab only.</p>
       <form id="login-form" novalidate>
         <label for="login-token">API token</label>
-        <input id="login-token" name="token" type="password" autocomplete="off" spellcheck="false"
+        <input id="login-token" name="token" type="text" class="masked" autocomplete="one-time-code"
+               autocapitalize="off" spellcheck="false"
                placeholder="flt_…" required data-testid="login-token">
         <button type="submit" data-testid="login-submit">Log in</button>
         <p class="error" id="login-error" role="alert">${esc(note)}</p>

@@ -13,6 +13,7 @@ export class RolloutsView extends View {
   constructor(session, params, query) {
     super(session, params, query);
     this.outcomes = new Map(); // rollout path -> the last Resume/Abort answer, kept across redraws
+    this.shown = null; // the list's HTML as last drawn: the same data is not drawn again (its region is live)
   }
 
   render() {
@@ -51,10 +52,13 @@ export class RolloutsView extends View {
     const rollouts = [...this.model.rollouts.values()].sort((a, b) =>
       Number(ACTIVE.has(b.phase) || b.phase === "Halted") - Number(ACTIVE.has(a.phase) || a.phase === "Halted") ||
       `${a.environment}/${a.application}`.localeCompare(`${b.environment}/${b.application}`));
+    const html = rollouts.length ? rollouts.map((r) => this.itemHtml(r)).join("")
+      : '<li class="muted">No rollout yet: one starts when a commit changes an application.</li>';
+    if (html === this.shown) return;
+    this.shown = html;
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     const key = focused && focused.dataset.path ? `${focused.dataset.action} ${focused.dataset.path}` : null;
-    list.innerHTML = rollouts.length ? rollouts.map((r) => this.itemHtml(r)).join("")
-      : '<li class="muted">No rollout yet: one starts when a commit changes an application.</li>';
+    list.innerHTML = html;
     if (key) {
       const [action, path] = key.split(" ");
       const again = [...list.querySelectorAll("button[data-action]")]
@@ -65,11 +69,10 @@ export class RolloutsView extends View {
 
   itemHtml(rollout) {
     const steps = rollout.steps || [];
-    const clusters = steps.flat();
     const released = new Set(rollout.released || []);
     const rolledBack = new Set(rollout.rolled_back || []);
     const subject = this.model.subject(rollout.revision);
-    const canAct = this.perms.canActOnEnvironment(rollout.environment, clusters);
+    const canAct = this.perms.canActOnEnvironment(rollout.environment);
     const path = `/api/v1/rollouts/${enc(rollout.environment)}/${enc(rollout.application)}`;
     // a step with no cluster of this environment (the fleet's steps span environments) is left out
     const stepsHtml = steps.map((names, index) => !names.length ? "" : `<li class="step"${index === rollout.step && rollout.phase !== "Succeeded"
@@ -96,6 +99,9 @@ export class RolloutsView extends View {
           data-testid="abort-button">Abort</button>` : ""}
         <span class="result${this.outcomes.get(path)?.error ? " error" : ""}" role="status">${esc(this.outcomes.get(path)?.text || "")}</span>
         </div>` : ""}
+      ${!canAct && this.perms.operator && this.perms.regions.length && (rollout.phase === "Halted" || ACTIVE.has(rollout.phase))
+        ? `<p class="muted" data-testid="rollout-scope-note">Resume and Abort act on all of ${esc(rollout.environment)}:
+          they need a token without a region scope.</p>` : ""}
     </li>`;
   }
 

@@ -4,7 +4,7 @@
 import { esc, shortSha } from "../html.js";
 
 function fieldList(fields) {
-  return (fields || []).map((f) => f.path).filter(Boolean).slice(0, 3).join(", ");
+  return (Array.isArray(fields) ? fields : []).map((f) => f && f.path).filter(Boolean).slice(0, 3).join(", ");
 }
 
 // an audit entry -> {at (ms), tone, text, actor}
