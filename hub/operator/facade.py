@@ -152,7 +152,7 @@ class LiveFacade(HubFacade):
         fields = [{"object": obj, "path": f.get("path", ""), "desired": f.get("desired"), "live": f.get("live"),
                    "manager": f.get("manager")} for obj, (_, items) in sorted(open_drift.items()) for f in items]
         as_of = max((at for at, _ in open_drift.values()), default=None)
-        return {"fields": fields, "as_of": as_of, "pending": self.releases.pending(cluster, application)}
+        return {"fields": fields, "as_of": as_of, "pending": await self.releases.pending(cluster, application)}
 
     async def history(self, cluster: str, application: str) -> list[dict]:
         await self.cluster_scope(cluster)

@@ -18,6 +18,7 @@ module compares two revisions of Git. Secret values are replaced by the store's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -107,7 +108,7 @@ class ReleaseDiffs:
     def waiting(self, cluster: str, application: str) -> WaitingRelease | None:
         return waiting_release(self.pipeline, cluster, application)
 
-    def pending(self, cluster: str, application: str) -> dict | None:
+    async def pending(self, cluster: str, application: str) -> dict | None:
         """{revision, from_revision, waiting_on, reason, fields: [{object, path, from, to}]}, or None."""
         release = self.waiting(cluster, application)
         if release is None:
@@ -115,12 +116,16 @@ class ReleaseDiffs:
         return {"revision": release.target.revision,
                 "from_revision": release.base.revision if release.base is not None else "",
                 "waiting_on": release.waiting_on, "reason": release.reason,
-                "fields": self.changes(release.base, release.target)}
+                "fields": await self.changes(release.base, release.target)}
 
-    def changes(self, base: fleet_pb2.ApplicationBundle | None, target: fleet_pb2.ApplicationBundle) -> list[dict]:
+    async def changes(self, base: fleet_pb2.ApplicationBundle | None,
+                      target: fleet_pb2.ApplicationBundle) -> list[dict]:
+        """The field changes from `base` to `target`, computed in a thread (a large bundle takes a while: the
+        hub's sessions must not wait for it) and cached."""
         key = (base.content_hash if base is not None else "", target.content_hash)
         if key not in self._cache:
-            self._cache[key] = [change.to_dict() for change in bundle_changes(base, target)]
+            computed = await asyncio.to_thread(lambda: [change.to_dict() for change in bundle_changes(base, target)])
+            self._cache[key] = computed
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
