@@ -11,6 +11,7 @@ import getpass
 import socket
 from pathlib import Path
 
+from hub.store import schema
 from hub.store.records import AuditDraft, StoreError
 from hub.store.sqlite import SqliteStore
 
@@ -30,9 +31,25 @@ def open_audit(data_dir: str | Path, what: str) -> SqliteStore:
     """The hub's store in `data_dir`, opened before anything is changed; StoreError saying that `what` (e.g.
     "every token created or revoked") is recorded there and that nothing was changed."""
     try:
+        if (Path(data_dir) / DB_NAME).is_file():
+            _check_not_older(data_dir)
         return SqliteStore.open(data_dir)
     except (StoreError, OSError) as exc:
         raise StoreError(f"{exc} (the audit log records {what}; nothing was changed)") from exc
+
+
+def _check_not_older(data_dir: str | Path) -> None:
+    """A command must not migrate the database of a hub older than itself (the hub, running or restarted, would
+    then refuse a schema newer than it knows): that is the hub's upgrade to make."""
+    existing = SqliteStore.open(data_dir, readonly=True)
+    try:
+        version = existing.schema_version
+    finally:
+        existing.close()
+    if version < schema.LATEST:
+        raise StoreError(f"{existing.where}: the hub's database is at schema version {version}, this fleetline "
+                         f"at {schema.LATEST}: upgrade the hub first (it migrates the database when it starts), "
+                         "or use the fleetline of the hub's own version")
 
 
 def draft(kind: str, data: dict, *, cluster: str = "") -> AuditDraft:

@@ -79,3 +79,23 @@ def test_no_token_is_created_when_the_audit_log_cannot_be_written(tmp_path: Path
     out, err = capsys.readouterr()
     assert out == "" and "fleetline.db" in err and "nothing was changed" in err
     assert ApiTokenStore.in_data_dir(tmp_path).get("ci") is None
+
+
+def test_a_hub_database_older_than_this_command_is_not_migrated(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """An operator's newer `fleetline tokens` on an older hub's data directory: migrating the database would make
+    the hub refuse to start again, so nothing is done and the message says to upgrade the hub first."""
+    import sqlite3
+
+    from hub.store import schema
+
+    conn = sqlite3.connect(tmp_path / "fleetline.db", isolation_level=None)
+    schema.migrate(conn, "test", target=schema.LATEST - 1)
+    conn.close()
+    assert tokens("create", "--data-dir", str(tmp_path), "--name", "ci", "--role", "viewer") == 2
+    err = capsys.readouterr().err
+    assert f"schema version {schema.LATEST - 1}" in err and "upgrade the hub first" in err
+    assert ApiTokenStore.in_data_dir(tmp_path).get("ci") is None
+    conn = sqlite3.connect(tmp_path / "fleetline.db")
+    assert schema.current_version(conn) == schema.LATEST - 1
+    conn.close()
