@@ -40,8 +40,13 @@ async def test_a_gpu_deployment_larger_than_the_cluster_waits_then_degrades_then
     assert "Insufficient nvidia.com/gpu" in waiting.message
     degraded = await wait_health(fleet, "inference", "Degraded", "GPU capacity")
     assert "grace" in degraded.message
-    health_events = [json.loads(e.details_json)["health"] for e in fleet.of(fleet_pb2.HEALTH_CHANGED, "inference")]
-    assert health_events[:2] == ["Progressing", "Degraded"]
+    # the HEALTH_CHANGED events travel apart from the status report: wait for them, in this order
+
+    def health_events() -> list[str]:
+        return [json.loads(e.details_json)["health"] for e in fleet.of(fleet_pb2.HEALTH_CHANGED, "inference")]
+
+    await fleet.eventually(lambda: len(health_events()) >= 2, message="two HEALTH_CHANGED events")
+    assert health_events()[:2] == ["Progressing", "Degraded"]
     fleet.sim.call(lambda api: api.create(api.type("", "Node"), "", node_manifest(
         "gpu-node-3", "8", "32Gi", 1, index=3, now=api.clock.timestamp()), WriteOptions("cluster-autoscaler")))
     await wait_health(fleet, "inference", "Healthy", timeout=60)
