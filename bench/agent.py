@@ -72,6 +72,7 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import cpu_of, percentile  # noqa: E402
 from bench.record import append  # noqa: E402
 from fleetline.identity import APP_LABEL, TRACKING_ANNOTATION, tracking_id  # noqa: E402
 from fleetline.wire import fleet_pb2  # noqa: E402
@@ -87,13 +88,6 @@ METRICS = ("fleetline_agent_self_heals_total", "fleetline_agent_watch_restarts",
 
 
 # -- processes ------------------------------------------------------------------------------------------------
-def cpu_of(pid: int) -> float:
-    """User + system CPU seconds the process has used so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def memory_of(pid: int) -> dict[str, float]:
     """VmRSS and VmHWM (peak RSS) of the process, in MiB."""
     values = {}
@@ -368,11 +362,6 @@ class User:
 
 
 # -- the phases ------------------------------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def sync_failure(seen: Seen, app: str, after: float) -> str | None:
     failed = seen.event(fleet_pb2.SYNC_FAILED, app, after)
     return failed[1].message if failed else None

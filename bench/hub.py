@@ -77,6 +77,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import cpu_of, percentile  # noqa: E402
 from bench.record import append, commit, ok  # noqa: E402
 
 APP = "inference"
@@ -102,18 +103,6 @@ def memory_of(pid: int) -> dict[str, float]:
             if name in values:
                 values[name] = int(rest.split()[0]) / 1024
     return values
-
-
-def cpu_of(pid: int) -> float:
-    """User + system CPU seconds the process has used so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def free_port() -> int:

@@ -62,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.session.client import HANDSHAKE_TIMEOUT  # noqa: E402
+from bench.measure import cpu_of, percentile  # noqa: E402
 from bench.record import append, commit, ok  # noqa: E402
 from fleetline import protocol  # noqa: E402
 from fleetline.wire import fleet_pb2, fleet_pb2_grpc  # noqa: E402
@@ -84,18 +85,6 @@ def raise_fd_limit() -> None:
 def rss_of(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_of(pid: int) -> float:
-    """User + system CPU seconds the process has used so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def small_state() -> fleet_pb2.DesiredState:
