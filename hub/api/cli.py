@@ -16,9 +16,9 @@ import sqlite3
 import sys
 
 from hub.api.tokens import FILE_NAME, ROLES, ApiTokenStore, Token, TokenError, check_token_request
-from hub.store import AuditDraft, SqliteStore, StoreError
+from hub.store import SqliteStore, StoreError, localaudit
 from hub.store import kinds as audit
-from hub.store.localaudit import local_actor, open_audit
+from hub.store.localaudit import open_audit
 
 VIA = "fleetline tokens"
 
@@ -77,8 +77,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _audit(store: SqliteStore, kind: str, token: Token) -> None:
-    store.append_audit([AuditDraft(kind, actor=local_actor(),
-                                   data={"credential": "api-token", "via": VIA, **token.to_json()})])
+    store.append_audit([localaudit.draft(kind, {"credential": "api-token", "via": VIA, **token.to_json()})])
 
 
 def run_create(args: argparse.Namespace) -> int:

@@ -125,10 +125,9 @@ def run_hub_token(args: argparse.Namespace) -> int:
         elif args.action == "revoke":
             count = store.revoke(args.subject)
             entry = localaudit.draft(audit.CREDENTIAL_REVOKED, {"credential": "cluster-token", "via": VIA,
-                                                               "tokens": count}, cluster=args.subject)
+                                                               "tokens": count}, cluster=args.subject) \
+                if count else None  # nothing revoked: nothing to record
             message, code = f"revoked {count} token(s) of cluster {args.subject}", 0 if count else 1
-            if count == 0:
-                entry = None
         else:
             fingerprint = normalize_fingerprint(args.subject)
             store.revoke_certificate(fingerprint)
