@@ -30,6 +30,7 @@ from fleetline.patch.strategic import DELETE_PRIMITIVES, PATCH, create_two_way_s
 from fleetline.schema import ListOf, Node, child, item, list_key, schema_for
 from fleetline.wire import fleet_pb2
 from hub.pipeline import Pipeline
+from hub.pipeline.service import same_content
 from hub.plan.impact import Pair
 from hub.store.redact import redact
 
@@ -74,11 +75,11 @@ def waiting_release(pipeline: Pipeline, cluster: str, application: str) -> Waiti
     held = pipeline.held.get(pair, "")
     if pushed is not None and pushed.manual and (cluster, application, pushed.revision) not in pipeline.requested:
         # on the agent already, waiting for its sync request: the cluster runs what was pushed before it
-        if rollout is None or not _same(rollout.candidate[cluster], pushed):
+        if rollout is None or not same_content(rollout.candidate[cluster], pushed):
             return None  # no record of what came before (a rollout that could not be restored)
         return WaitingRelease(cluster, application, rollout.environment, rollout.previous.get(cluster), pushed,
                               "sync window" if held else "approval", held or "waiting for approval")
-    if rollout is None or _same(rollout.candidate[cluster], pushed):
+    if rollout is None or same_content(rollout.candidate[cluster], pushed):
         return None
     decision = rollout.decision
     if held:
@@ -90,10 +91,6 @@ def waiting_release(pipeline: Pipeline, cluster: str, application: str) -> Waiti
                           f"rollout {phase}: {why}".strip(": ") if phase else why)
 
 
-def _same(a: fleet_pb2.ApplicationBundle | None, b: fleet_pb2.ApplicationBundle | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.content_hash == b.content_hash and a.revision == b.revision
 
 
 class ReleaseDiffs:

@@ -90,7 +90,7 @@ class _Environment:
     bad: dict[str, BadRevision] = field(default_factory=dict)  # application -> its bad revision
 
 
-def _same(a: fleet_pb2.ApplicationBundle | None, b: fleet_pb2.ApplicationBundle | None) -> bool:
+def same_content(a: fleet_pb2.ApplicationBundle | None, b: fleet_pb2.ApplicationBundle | None) -> bool:
     """Whether two bundles hold the same content. The revision does not count: every commit to the environment
     renders every application at the new revision, and a commit that leaves an application's content alone must
     not start its rollout again (skipping a soak, or re-releasing what a halted rollout rolled back)."""
@@ -356,7 +356,7 @@ class Pipeline:
             current = self.rollouts.get((env.name, app_name))
             if not changed:
                 continue
-            if current is not None and all(_same(current.candidate.get(c), e) for c, e in changed.items()):
+            if current is not None and all(same_content(current.candidate.get(c), e) for c, e in changed.items()):
                 continue  # the same content already rolling out
             application = fleet.application(app_name, next(iter(changed)))
             # only the clusters whose content changes; empty steps stay, in line with the strategy's steps
@@ -454,7 +454,7 @@ class Pipeline:
                 for cluster in decision.rollback:
                     pair = Pair(cluster, rollout.application)
                     before = rollout.previous.get(cluster)
-                    if before is not None and not _same(self.pushed.get(pair), before):
+                    if before is not None and not same_content(self.pushed.get(pair), before):
                         self.pushed[pair] = before
                         changed_clusters.add(cluster)
                         log.warning(kv(event="rollout_rolled_back", environment=env.name, app=rollout.application,
@@ -474,7 +474,7 @@ class Pipeline:
     def _release(self, env: _Environment, rollout: _Rollout, cluster: str, moment: datetime) -> bool:
         pair = Pair(cluster, rollout.application)
         target = rollout.candidate[cluster]
-        if _same(self.pushed.get(pair), target):
+        if same_content(self.pushed.get(pair), target):
             self.held.pop(pair, None)
             return False
         fleet = env.fleet
